@@ -1,0 +1,91 @@
+/**
+ * The environment variables the server reads: one table that both `loadConfig` (defaults) and the
+ * README (`configDocs()`) use, so documentation and behaviour cannot drift apart.
+ */
+export interface ConfigVariable {
+  readonly name: string;
+  /** Default fed to the parser when the variable is unset or empty; absent = no value. */
+  readonly default?: string;
+  /** How a default computed at start-up (host name, address) is shown in the documentation. */
+  readonly defaultDoc?: string;
+  readonly description: string;
+}
+
+export const CONFIG_VARIABLES = [
+  // General
+  { name: 'NODE_ENV', default: 'development', description: 'development, production or test. production enforces secret and TLS rules.' },
+  { name: 'INSTANCE_ID', defaultDoc: '`<hostname>-<pid>`', description: 'Name of this instance in the cluster (instances table, CDR instance_id). Letters, digits, . _ - (max 64).' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
+  { name: 'SHUTDOWN_GRACE_S', default: '30', description: 'On SIGTERM, seconds to let calls finish before they are hung up.' },
+  // SIP
+  { name: 'SIP_DOMAIN', defaultDoc: '`<hostname>` or `localhost`', description: 'SIP domain this server is authoritative for (Request-URI host, registrar realm).' },
+  { name: 'SIP_BIND_ADDRESS', default: '0.0.0.0', description: 'Local IP address the SIP listeners bind to.' },
+  { name: 'SIP_PUBLIC_ADDRESS', defaultDoc: 'first non-internal IPv4, else `127.0.0.1`', description: 'Address advertised in Via, Contact and SDP (set it behind NAT).' },
+  { name: 'SIP_PORT', default: '5060', description: 'UDP and TCP SIP port (0 = ephemeral, for tests).' },
+  { name: 'SIP_TLS_PORT', default: '5061', description: 'TLS SIP port (0 = ephemeral, for tests).' },
+  { name: 'SIP_TRANSPORTS', default: 'udp,tcp,tls', description: 'Comma-separated SIP transports to listen on: udp, tcp, tls.' },
+  { name: 'TLS_CERT_FILE', description: 'PEM certificate chain for SIP over TLS. Required for tls in production.' },
+  { name: 'TLS_KEY_FILE', description: 'PEM private key matching TLS_CERT_FILE.' },
+  { name: 'SIP_T1_MS', default: '500', description: 'RFC 3261 T1, round-trip estimate (ms).' },
+  { name: 'SIP_T2_MS', default: '4000', description: 'RFC 3261 T2, maximum retransmit interval for non-INVITE requests and INVITE responses (ms).' },
+  { name: 'SIP_T4_MS', default: '5000', description: 'RFC 3261 T4, maximum time a message stays in the network (ms).' },
+  { name: 'SIP_MAX_MESSAGE_BYTES', default: '65535', description: 'Largest SIP message accepted on any transport (bytes).' },
+  { name: 'SIP_TCP_IDLE_TIMEOUT_S', default: '300', description: 'Close TCP/TLS connections idle this long (s).' },
+  { name: 'SIP_ALLOWED_CIDRS', description: 'Comma-separated CIDRs allowed to send SIP (trunk provider ranges). Empty = any source.' },
+  { name: 'SIP_LOG_MESSAGES', default: 'false', description: 'Log every SIP message at debug level (true/false).' },
+  { name: 'SIP_TEST_NUMBER', description: 'Dialled number answered by the built-in test responder. Empty = off (unless DEFAULT_ROUTE=answer).' },
+  { name: 'DEFAULT_ROUTE', default: 'ai', description: 'What inbound calls to numbers without settings get: ai, answer, echo or reject.' },
+  // RTP
+  { name: 'RTP_PORT_MIN', default: '10000', description: 'Lowest RTP port (even; RTCP uses the next odd port).' },
+  { name: 'RTP_PORT_MAX', default: '20000', description: 'Highest RTP port (even, greater than RTP_PORT_MIN).' },
+  { name: 'RTP_TIMEOUT_S', default: '60', description: 'Hang up a call when no RTP arrives for this long (s).' },
+  // Storage
+  { name: 'DATABASE_URL', description: 'PostgreSQL URL (postgres://user:pass@host:5432/db). Unset = embedded PGlite under DATA_DIR.' },
+  { name: 'DATABASE_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections of this instance.' },
+  { name: 'DATA_DIR', default: './data', description: 'Directory for the embedded database and, by default, recordings.' },
+  { name: 'RECORDINGS_DIR', defaultDoc: '`<DATA_DIR>/recordings`', description: 'Directory where call recordings (WAV) are written.' },
+  { name: 'MOH_DIR', defaultDoc: '`<DATA_DIR>/moh`', description: 'Directory with music-on-hold and prompt WAV files.' },
+  { name: 'INSTANCE_HEARTBEAT_S', default: '5', description: 'Interval of the instance heartbeat in the instances table (s); an instance is dead after 3 missed beats.' },
+  // REST API
+  { name: 'API_PORT', default: '8000', description: 'HTTP port of the REST API, /health and /metrics (0 = ephemeral, for tests).' },
+  { name: 'API_BIND_ADDRESS', default: '0.0.0.0', description: 'Local IP address the REST API binds to.' },
+  { name: 'API_ALLOWED_CIDRS', description: 'Comma-separated CIDRs allowed to call the REST API. Empty = any source.' },
+  { name: 'API_TRUST_PROXY', default: 'false', description: 'Take the client address from X-Forwarded-For (behind a load balancer) (true/false).' },
+  { name: 'JWT_SECRET_KEY', description: 'HS256 secret for API tokens. Required in production (at least 32 characters) unless JWT_PUBLIC_KEY_FILE is set.' },
+  { name: 'JWT_PUBLIC_KEY_FILE', description: 'PEM public key to verify RS256/ES256 API tokens instead of a shared secret.' },
+  { name: 'METRICS_ENABLED', default: 'true', description: 'Serve Prometheus metrics on /metrics (true/false).' },
+  { name: 'METRICS_TOKEN', description: 'Bearer token required on /metrics. Empty = no token.' },
+  { name: 'WEBHOOK_SIGNING_KEY', description: 'HMAC key used to sign outgoing webhook bodies. Empty = unsigned.' },
+  // AI platform
+  { name: 'AI_PLATFORM_URL', description: 'WebSocket URL (ws:// or wss://) of the AI platform; one connection per call.' },
+  { name: 'AI_PLATFORM_TOKEN', description: 'Bearer token sent when connecting to the AI platform.' },
+  { name: 'AI_PROTOCOL', default: 'native', description: 'Bridge message format: native, twilio (Media Streams) or jambonz.' },
+  { name: 'AI_CONNECT_TIMEOUT_MS', default: '3000', description: 'Give up connecting to the AI platform after this long (ms).' },
+  { name: 'AI_RECONNECT_S', default: '10', description: 'During a call, keep trying to reconnect a dropped AI connection for this long (s).' },
+  // Accepted for compatibility with the original deployment files, without effect.
+  { name: 'KAMAILIO_SHARED_MEMORY', description: 'Accepted and ignored (no Kamailio here; kept so old deployment files still start).' },
+  { name: 'KAMAILIO_PKG_MEMORY', description: 'Accepted and ignored (no Kamailio here; kept so old deployment files still start).' },
+] as const satisfies readonly ConfigVariable[];
+
+export type ConfigVariableName = (typeof CONFIG_VARIABLES)[number]['name'];
+
+const byName = new Map<string, ConfigVariable>(CONFIG_VARIABLES.map((v) => [v.name, v]));
+
+/** The table entry of a variable (always defined for a `ConfigVariableName`). */
+export function configVariable(name: ConfigVariableName): ConfigVariable {
+  return byName.get(name) as ConfigVariable;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+/** The variables as a markdown table (header plus one row per variable) for the README. */
+export function configDocs(): string {
+  const rows = ['| Variable | Default | Description |', '| --- | --- | --- |'];
+  for (const v of CONFIG_VARIABLES as readonly ConfigVariable[]) {
+    const def = v.defaultDoc ?? (v.default !== undefined ? `\`${v.default}\`` : '(unset)');
+    rows.push(`| \`${v.name}\` | ${cell(def)} | ${cell(v.description)} |`);
+  }
+  return rows.join('\n');
+}

@@ -1,0 +1,165 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createLogger, createMetrics, HealthChecker, type Logger, type Metrics } from './observability';
+import { openDatabase, migrate, type Database } from './store';
+import { SipTransportLayer, type TransportPorts, type TransportProtocol } from './sip/transport';
+import { SipUserAgent, type ServerInviteSession } from './sip/ua';
+import { RtpPortPool } from './rtp';
+import { AnswerRoute } from './call';
+import { createApiApp } from './api';
+import { systemClock } from './util';
+
+// The object graph of one server instance, built in dependency order (DESIGN.md "Wiring in one place").
+// main.ts reads the configuration and signals; tests start the same graph in-process on ephemeral ports.
+
+export interface RunningServer {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly db: Database;
+  readonly ua: SipUserAgent;
+  readonly transport: SipTransportLayer;
+  readonly sipPorts: TransportPorts;
+  readonly apiPort: number;
+  /** Graceful stop: refuse new work, end calls, close listeners and the database. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  version?: string;
+  /** An already open database (tests hand in a per-test schema); it is migrated but not closed by stop(). */
+  db?: Database;
+}
+
+const VERSION = '0.1.0';
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, instanceId: config.cluster.instanceId });
+  const metrics = createMetrics();
+  const startedAt = Date.now();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
+    cleanups.length = 0;
+  };
+  try {
+    // 1. Storage: migrations must succeed before anything takes traffic.
+    const db = options.db ?? (await openDatabase(config, { logger }));
+    if (!options.db) cleanups.push(() => db.close());
+    await migrate(db, { logger });
+
+    // 2. SIP transport + UA core.
+    const sip = config.sip;
+    // The transport delivers to the UA, which needs the transport's bound ports: tie the knot through a holder.
+    const uaHolder: { ua?: SipUserAgent } = {};
+    const wants = (t: string): boolean => sip.transports.includes(t as 'udp' | 'tcp' | 'tls');
+    const tlsEnabled = wants('tls') && sip.tlsCertFile !== undefined && sip.tlsKeyFile !== undefined;
+    const transport = new SipTransportLayer({
+      host: sip.bindAddress,
+      udp: wants('udp') ? { port: sip.port } : false,
+      tcp: wants('tcp') ? { port: sip.port } : false,
+      tls: tlsEnabled ? { port: sip.tlsPort, cert: readFileSync(sip.tlsCertFile as string), key: readFileSync(sip.tlsKeyFile as string) } : false,
+      idleTimeoutMs: sip.tcpIdleTimeoutS * 1000,
+      maxMessageSize: sip.maxMessageBytes,
+      onMessage: (data, source) => uaHolder.ua?.receive(data, source),
+      onDrop: (reason, source) => {
+        metrics.sip.dropped(reason === 'oversize' ? 'too_large' : 'parse');
+        logger.debug({ reason, source: `${source.transport}:${source.address}:${source.port}` }, 'SIP input dropped');
+      },
+      onError: (err, context) => logger.warn({ err, context }, 'SIP transport error'),
+    });
+    await transport.start();
+    cleanups.push(() => transport.close());
+    const ports = transport.ports;
+    const uaPorts: Partial<Record<TransportProtocol, number>> = {};
+    if (ports.udp) uaPorts.UDP = ports.udp;
+    if (ports.tcp) uaPorts.TCP = ports.tcp;
+    if (ports.tls) uaPorts.TLS = ports.tls;
+    const sipLog = logger.child({ component: 'sip' });
+    const ua = new SipUserAgent({
+      clock: systemClock,
+      send: (target, data) => transport.send(target, data),
+      publicHost: sip.publicAddress,
+      ports: uaPorts,
+      T1: sip.t1Ms,
+      T2: sip.t2Ms,
+      T4: sip.t4Ms,
+      maxMessageSize: sip.maxMessageBytes,
+      logger: sipLog,
+      hooks: {
+        message: (direction, method, status) => metrics.sip.message(direction, method, status),
+        parseError: (_code, source) => metrics.sip.parseError(source.transport.toLowerCase() as 'udp' | 'tcp' | 'tls'),
+      },
+    });
+    uaHolder.ua = ua;
+    cleanups.push(() => ua.close(Math.min(config.shutdownGraceS * 1000, 5000)));
+    metrics.sip.setTransactionsSource(() => ua.transactions.size);
+    metrics.sip.setDialogsSource(() => ua.dialogs.size);
+
+    // 3. Media and call routing.
+    const pool = new RtpPortPool({ min: config.rtp.portMin, max: config.rtp.portMax, host: sip.bindAddress });
+    metrics.rtp.setPortsInUseSource(() => pool.allocated * 2);
+    const answer = new AnswerRoute({
+      pool,
+      mediaAddress: sip.publicAddress,
+      mediaTimeoutMs: config.rtp.timeoutS * 1000,
+      onError: (callId, err) => logger.warn({ callId, err }, 'answer route failed'),
+    });
+    ua.onInvite = (session: ServerInviteSession) => {
+      const user = session.request.uri.user ?? '';
+      const route = config.routing.testNumber !== undefined && user === config.routing.testNumber ? 'answer' : config.routing.defaultRoute;
+      if (route === 'answer') {
+        void answer.handle(session);
+        return;
+      }
+      if (route === 'reject') {
+        session.reject(403, { reason: 'Forbidden (Calls Not Accepted)' });
+        return;
+      }
+      // Routes served by later components (AI bridge, echo) answer honestly until they exist.
+      session.reject(480, { reason: `Temporarily Unavailable (Route ${route} Not Available)` });
+    };
+
+    // 4. HTTP API.
+    const health = new HealthChecker();
+    health.register('database', async () => {
+      await db.query('SELECT 1');
+      return { status: 'ok' };
+    });
+    health.register('sip', () => ({ status: transport.ports.udp || transport.ports.tcp ? 'ok' : 'down', detail: JSON.stringify(transport.ports) }));
+    const app = createApiApp({ health, metrics, metricsToken: config.api.metricsToken, version: options.version ?? VERSION, startedAt });
+    const http: HttpServer = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.api.port, config.api.bindAddress, () => resolve());
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    );
+    const apiPort = (http.address() as AddressInfo).port;
+    logger.info({ sip: ports, api: apiPort, publicAddress: sip.publicAddress }, 'server started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      metrics,
+      db,
+      ua,
+      transport,
+      sipPorts: ports,
+      apiPort,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * name-addr / addr-spec values of From, To, Contact, Route, Record-Route, Refer-To... (RFC 3261 §20.10, §25.1):
+ *   ( name-addr / addr-spec ) *( SEMI generic-param ),  name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
+ */
+import { CH_HT, CH_SP, TOKEN, inClass } from './char-class';
+import { formatParams, parseGenericParams, quote, readQuoted, skipWs, splitTopLevel, trimEnd } from './lexer';
+import type { QuotedOut } from './lexer';
+import { formatUri, parseUri } from './uri';
+import type { SipUri } from './uri';
+
+export interface NameAddr {
+  /** Display name, unescaped (quoted-string) or the token sequence as written. */
+  displayName?: string;
+  uri: SipUri;
+  /** Header parameters (tag, expires, q...): keys lower-cased, quoted values kept with their quotes. */
+  params: Map<string, string | null>;
+}
+
+const quoted: QuotedOut = { value: '' };
+
+/** Parses one name-addr or addr-spec with its header parameters; undefined when malformed. */
+export function parseNameAddr(text: string): NameAddr | undefined {
+  const s = text;
+  const len = s.length;
+  let i = skipWs(s, 0);
+  if (i >= len) return undefined;
+  let displayName: string | undefined;
+  let uri: SipUri | undefined;
+  let c = s.charCodeAt(i);
+  if (c === 34) {
+    const end = readQuoted(s, i, quoted);
+    if (end < 0) return undefined;
+    displayName = quoted.value;
+    i = skipWs(s, end);
+    if (i >= len || s.charCodeAt(i) !== 60) return undefined;
+  } else if (c !== 60) {
+    // display-name = *(token LWS): scan tokens and whitespace; a '<' after them means name-addr.
+    let j = i;
+    while (j < len) {
+      c = s.charCodeAt(j);
+      if (!inClass(TOKEN, c) && c !== CH_SP && c !== CH_HT) break;
+      j++;
+    }
+    if (j < len && s.charCodeAt(j) === 60) {
+      displayName = s.slice(i, trimEnd(s, i, j));
+      i = j;
+    }
+  }
+  if (i < len && s.charCodeAt(i) === 60) {
+    const close = s.indexOf('>', i + 1);
+    if (close < 0) return undefined;
+    // RFC 3261 §25.1: no LWS inside LAQUOT/RAQUOT (RFC 4475 §3.1.2.14); parseUri rejects whitespace.
+    uri = parseUri(s.slice(i + 1, close));
+    i = close + 1;
+  } else {
+    // addr-spec: RFC 3261 §20.10 — a URI with ',', '?' or ';' must be in <>, so ';' starts header params.
+    let j = i;
+    while (j < len && s.charCodeAt(j) !== 59) j++;
+    const end = trimEnd(s, i, j);
+    const spec = s.slice(i, end);
+    if (spec.indexOf('?') >= 0 || spec.indexOf(',') >= 0) return undefined;
+    uri = parseUri(spec);
+    i = j;
+  }
+  if (uri === undefined) return undefined;
+  const params = new Map<string, string | null>();
+  i = parseGenericParams(s, i, params);
+  if (i < 0 || skipWs(s, i) !== len) return undefined;
+  const na: NameAddr = { uri, params };
+  if (displayName !== undefined) na.displayName = displayName;
+  return na;
+}
+
+/** Parses a comma-separated list of name-addr values (Contact, Route, Record-Route); undefined if any is bad. */
+export function parseNameAddrList(text: string): NameAddr[] | undefined {
+  const parts = splitTopLevel(text);
+  const out: NameAddr[] = [];
+  for (const p of parts) {
+    const na = parseNameAddr(p);
+    if (na === undefined) return undefined;
+    out.push(na);
+  }
+  return out;
+}
+
+/** Writes a name-addr in canonical form: always with <> (safe for any URI), display name quoted. */
+export function formatNameAddr(na: NameAddr): string {
+  const dn = na.displayName !== undefined ? quote(na.displayName) + ' ' : '';
+  return `${dn}<${formatUri(na.uri)}>${formatParams(na.params)}`;
+}

@@ -1,0 +1,454 @@
+import type { Clock } from '../../util';
+import {
+  buildErrorResponse,
+  createResponse,
+  formatVia,
+  generateBranch,
+  parseMessage,
+  type SipParseError,
+  type SipRequest,
+  type SipResponse,
+} from '../message';
+import { DialogManager, dialogIdKey, type Dialog } from '../dialog';
+import {
+  TransactionLayer,
+  type ClientTransaction,
+  type ClientTransactionHandlers,
+  type ServerTransaction,
+  type TransactionUser,
+} from '../transaction';
+import type { MessageSource, TransportProtocol } from '../transport';
+import { checkRequest } from './request-checks';
+import { InviteSession, type SessionHost } from './invite-session';
+import { ServerInviteSession, type ResponseOptions } from './server-invite-session';
+import { receivedViaRewrite, resolveUriTarget, responseTargetOf, targetOfSource, uriTargetIfLiteral } from './targets';
+import { silentLogger, type SipTarget, type UaHooks, type UaLogger } from './types';
+
+export interface UserAgentOptions {
+  clock: Clock;
+  /** Hands bytes to the transport layer; rejects on transport error (RFC 3261 §17.1.4). */
+  send(target: SipTarget, data: Buffer): Promise<unknown>;
+  /** Address written in Via sent-by and Contact. */
+  publicHost: string;
+  /** Listening port per transport (for Via and Contact). */
+  ports: Partial<Record<TransportProtocol, number>>;
+  T1?: number;
+  T2?: number;
+  T4?: number;
+  maxMessageSize?: number;
+  /** Option tags we implement (RFC 3261 §19.2). */
+  supported?: readonly string[];
+  /** Value of the Server / User-Agent header. */
+  product?: string;
+  logger?: UaLogger;
+  hooks?: UaHooks;
+}
+
+/** An out-of-dialog request (other than INVITE/CANCEL/ACK) handed to the application. */
+export interface IncomingRequest {
+  readonly request: SipRequest;
+  readonly source: SipTarget;
+  respond(status: number, opts?: ResponseOptions): void;
+}
+
+export type RequestHandler = (req: IncomingRequest) => void;
+
+/** Methods the UA core always serves itself. */
+const CORE_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'UPDATE', 'REFER', 'NOTIFY', 'PRACK'];
+
+/**
+ * The UA core (RFC 3261 §8.2, §12-§15): parses what the transport delivers, answers what cannot be parsed, applies
+ * the UAS request checks, routes requests to transactions, dialogs and INVITE sessions, and gives the application
+ * new INVITEs and other out-of-dialog requests. It is the TransactionUser of the transaction layer.
+ */
+export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
+  readonly clock: Clock;
+  readonly t1: number;
+  readonly t2: number;
+  readonly transactions: TransactionLayer<SipTarget>;
+  readonly dialogs: DialogManager;
+  /** New INVITE outside a dialog. Without a handler INVITEs get 480. */
+  onInvite: ((session: ServerInviteSession) => void) | undefined;
+
+  private readonly opts: UserAgentOptions;
+  private readonly log: UaLogger;
+  private readonly hooks: UaHooks;
+  private readonly handlers = new Map<string, RequestHandler>();
+  private readonly sessions = new Map<string, InviteSession>();
+  private readonly pendingInvites = new Map<ServerTransaction<SipTarget>, ServerInviteSession>();
+  /** §8.2.2.2 merged-request detection: From tag, Call-ID, CSeq of INVITEs in progress -> their branch. */
+  private readonly inviteKeys = new Map<string, string | undefined>();
+  private readonly policy: { allow: Set<string>; supported: Set<string>; acceptSession: Set<string> };
+  private readonly contacts = new Map<TransportProtocol, string>();
+  private readonly product: string;
+  private closed = false;
+
+  constructor(opts: UserAgentOptions) {
+    this.opts = opts;
+    this.clock = opts.clock;
+    this.t1 = opts.T1 ?? 500;
+    this.t2 = opts.T2 ?? 4000;
+    this.log = opts.logger ?? silentLogger;
+    this.hooks = opts.hooks ?? {};
+    this.product = opts.product ?? 'ai-voice-sip-server';
+    this.policy = {
+      allow: new Set(CORE_METHODS),
+      supported: new Set((opts.supported ?? ['timer', 'replaces']).map((t) => t.toLowerCase())),
+      acceptSession: new Set(['application/sdp']),
+    };
+    this.transactions = new TransactionLayer<SipTarget>({
+      clock: opts.clock,
+      send: (msg, target) => this.transmit(msg, target),
+      tu: this,
+      T1: opts.T1,
+      T2: opts.T2,
+      T4: opts.T4,
+      cloneSource: (s) => s,
+    });
+    this.dialogs = new DialogManager({ clock: opts.clock, t1: this.t1 });
+    for (const [t, port] of Object.entries(opts.ports) as [TransportProtocol, number][]) {
+      const param = t === 'UDP' ? '' : `;transport=${t.toLowerCase()}`;
+      this.contacts.set(t, `<sip:${opts.publicHost}:${port}${param}>`);
+    }
+  }
+
+  /** Serve an out-of-dialog method (MESSAGE, REGISTER, SUBSCRIBE, ...); it is then listed in Allow. */
+  handle(method: string, handler: RequestHandler): void {
+    this.handlers.set(method, handler);
+    this.policy.allow.add(method);
+  }
+
+  get allowHeader(): string {
+    return [...this.policy.allow].join(', ');
+  }
+  get supportedHeader(): string {
+    return [...this.policy.supported].join(', ');
+  }
+  /** Live INVITE sessions. */
+  get sessionCount(): number {
+    return this.sessions.size + this.pendingInvites.size;
+  }
+
+  // ---- input ------------------------------------------------------------------------------------------------
+
+  /** Input from the transport layer: one complete message. Never throws. */
+  receive(data: Buffer, source: MessageSource): void {
+    if (this.closed) return;
+    const parsed = parseMessage(data, { datagram: source.transport === 'UDP', maxSize: this.opts.maxMessageSize });
+    const target = targetOfSource(source);
+    if (!parsed.ok) {
+      this.parseFailed(parsed.error, target);
+      return;
+    }
+    const msg = parsed.msg;
+    try {
+      if (msg.isRequest) {
+        const req = msg as SipRequest;
+        this.hooks.message?.('in', req.method, undefined);
+        const rewritten = receivedViaRewrite(req, target, formatVia);
+        if (rewritten !== undefined) {
+          const vias = req.getHeaders('Via');
+          vias[0] = rewritten;
+          req.setHeader('Via', vias);
+        }
+        this.transactions.receiveRequest(req, target);
+      } else {
+        const res = msg as SipResponse;
+        this.hooks.message?.('in', cseqMethodOf(res) ?? 'OTHER', res.status);
+        this.transactions.receiveResponse(res, target);
+      }
+    } catch (err) {
+      // A bug must not take the socket handler down: log with the Call-ID and drop.
+      this.log.error({ err, callId: safeCallId(msg), source: `${source.address}:${source.port}` }, 'failed to process SIP message');
+    }
+  }
+
+  private parseFailed(error: SipParseError, source: SipTarget): void {
+    const req = error.request;
+    let answered = false;
+    // DESIGN.md: a malformed request whose Via can be read gets 400 naming the header; otherwise drop and count.
+    // An ACK is never answered (RFC 3261 §17.1.1.3).
+    if (req && req.method !== 'ACK') {
+      try {
+        const res = buildErrorResponse(error);
+        const target = res ? responseTargetOf(req.via, source) : undefined;
+        if (res && target) {
+          this.transmit(res, target).catch(() => undefined);
+          answered = true;
+        }
+      } catch {
+        answered = false;
+      }
+    }
+    this.hooks.parseError?.(error.code, { address: source.address, port: source.port, transport: source.transport }, answered);
+    this.log.debug({ code: error.code, header: error.header, source: `${source.transport}:${source.address}:${source.port}`, answered }, 'unparseable SIP message');
+  }
+
+  // ---- TransactionUser ----------------------------------------------------------------------------------------
+
+  onRequest(tx: ServerTransaction<SipTarget>, req: SipRequest, source: SipTarget): void {
+    tx.responseTarget = responseTargetOf(req.via, source) ?? source;
+    const refusal = checkRequest(req, this.policy);
+    if (refusal) {
+      this.hooks.rejected?.(req.method, refusal.status);
+      tx.respond(createResponse(req, refusal.status, refusal.reason, { headers: refusal.headers }));
+      return;
+    }
+    if (req.method === 'CANCEL') {
+      this.handleCancel(tx, req);
+      return;
+    }
+    const match = this.dialogs.matchRequest(req);
+    if (match.kind === 'dialog') {
+      this.handleInDialog(tx, req, match.dialog);
+      return;
+    }
+    if (match.kind === 'unknown') {
+      if (match.answer) this.refuse(tx, req, 481);
+      return;
+    }
+    // Out of dialog. §8.2.2.2: a request carrying our own Via (it came back to us) or merging with an INVITE in
+    // progress (same From tag, Call-ID, CSeq, other branch) is a loop or a merged request: 482.
+    if (this.isLoop(req)) {
+      this.refuse(tx, req, 482, 'Loop Detected');
+      return;
+    }
+    switch (req.method) {
+      case 'INVITE':
+        this.handleInvite(tx, req, source);
+        return;
+      case 'OPTIONS':
+        tx.respond(
+          createResponse(req, 200, undefined, {
+            headers: [
+              ['Allow', this.allowHeader],
+              ['Accept', 'application/sdp'],
+              ['Accept-Encoding', 'identity'],
+              ['Supported', this.supportedHeader],
+              ['Server', this.product],
+            ],
+          }),
+        );
+        return;
+      case 'BYE':
+      case 'PRACK':
+      case 'UPDATE':
+      case 'INFO':
+        // Outside a dialog these only make sense inside one (RFC 3261 §15, RFC 3262, RFC 3311, RFC 6086).
+        this.refuse(tx, req, 481);
+        return;
+      default: {
+        const handler = this.handlers.get(req.method);
+        if (!handler) {
+          this.refuse(tx, req, 405, undefined, [['Allow', this.allowHeader]]);
+          return;
+        }
+        let done = false;
+        handler({
+          request: req,
+          source,
+          respond: (status, o = {}) => {
+            if (done) return;
+            done = true;
+            tx.respond(createResponse(req, status, o.reason, { headers: o.headers, body: o.body, contentType: o.contentType }));
+          },
+        });
+      }
+    }
+  }
+
+  onAck(req: SipRequest): void {
+    const match = this.dialogs.matchRequest(req);
+    if (match.kind !== 'dialog') return; // §17.2.3: a stray ACK is dropped silently
+    this.sessions.get(dialogIdKey(match.dialog.id))?.handleAck(req);
+  }
+
+  onStrayResponse(res: SipResponse): void {
+    this.log.debug({ callId: safeCallId(res), status: res.status }, 'response matched no transaction');
+  }
+
+  onTransactionFailure(tx: ServerTransaction<SipTarget>): void {
+    const s = this.pendingInvites.get(tx);
+    if (s) this.pendingInvites.delete(tx);
+  }
+
+  // ---- request handling ---------------------------------------------------------------------------------------
+
+  private refuse(tx: ServerTransaction<SipTarget>, req: SipRequest, status: number, reason?: string, headers: [string, string][] = []): void {
+    this.hooks.rejected?.(req.method, status);
+    tx.respond(createResponse(req, status, reason, { headers }));
+  }
+
+  private isLoop(req: SipRequest): boolean {
+    if (req.method === 'INVITE') {
+      const key = mergeKey(req);
+      if (this.inviteKeys.has(key) && this.inviteKeys.get(key) !== req.branch) return true;
+    }
+    const vias = req.vias;
+    if (vias.length < 2) return false;
+    for (let i = 1; i < vias.length; i++) {
+      const v = vias[i];
+      const port = this.opts.ports[v.transport as TransportProtocol];
+      if (v.host === this.opts.publicHost && port !== undefined && (v.port ?? 5060) === port && v.branch?.startsWith(BRANCH_PREFIX)) return true;
+    }
+    return false;
+  }
+
+  private handleInvite(tx: ServerTransaction<SipTarget>, req: SipRequest, source: SipTarget): void {
+    const session = new ServerInviteSession(this, tx, req, source);
+    const key = mergeKey(req);
+    this.inviteKeys.set(key, req.branch);
+    this.pendingInvites.set(tx, session);
+    session.once('ended', () => {
+      this.pendingInvites.delete(tx);
+      this.inviteKeys.delete(key);
+    });
+    session.on('confirmed', () => {
+      this.pendingInvites.delete(tx);
+      this.inviteKeys.delete(key);
+    });
+    // The dialog exists from the first response with a tag; register the session under it then.
+    const register = (): void => {
+      if (session.dialog && !session.isEnded) this.sessions.set(dialogIdKey(session.dialog.id), session);
+    };
+    const origProgress = session.progress.bind(session);
+    const origAccept = session.accept.bind(session);
+    session.progress = (status?: number, o?: ResponseOptions) => {
+      origProgress(status, o);
+      register();
+    };
+    session.accept = (o?: ResponseOptions, status?: number) => {
+      origAccept(o, status);
+      register();
+    };
+    const app = this.onInvite;
+    if (!app) {
+      session.reject(480, { reason: 'No Route' });
+      return;
+    }
+    try {
+      app(session);
+    } catch (err) {
+      this.log.error({ err, callId: req.callId }, 'INVITE handler failed');
+      if (!session.isEnded && session.finalResponse === undefined) session.reject(500);
+    }
+  }
+
+  private handleCancel(tx: ServerTransaction<SipTarget>, req: SipRequest): void {
+    const inviteTx = this.transactions.findInviteServerTransaction(req);
+    const session = inviteTx ? this.pendingInvites.get(inviteTx) : undefined;
+    if (!session) {
+      // §9.2: no matching transaction -> 481.
+      this.refuse(tx, req, 481);
+      return;
+    }
+    // §9.2: answer the CANCEL 200 (with the To tag of our responses to the INVITE), then the INVITE 487.
+    tx.respond(createResponse(req, 200, undefined, { toTag: session.localTag }));
+    session.cancel();
+  }
+
+  private handleInDialog(tx: ServerTransaction<SipTarget>, req: SipRequest, dialog: Dialog): void {
+    const verdict = dialog.validateIncomingRequest(req);
+    if (!verdict.ok) {
+      this.refuse(tx, req, verdict.status, verdict.reason, verdict.headers);
+      return;
+    }
+    const session = this.sessions.get(dialogIdKey(dialog.id));
+    if (!session) {
+      this.refuse(tx, req, 481);
+      return;
+    }
+    session.handleInDialogRequest(tx, req);
+  }
+
+  // ---- output -------------------------------------------------------------------------------------------------
+
+  /** Serialize and send; the promise rejects on a transport error. */
+  async transmit(msg: SipRequest | SipResponse, target: SipTarget): Promise<void> {
+    const hook = this.hooks.message;
+    if (hook) {
+      if (msg.isRequest) hook('out', (msg as SipRequest).method, undefined);
+      else hook('out', cseqMethodOf(msg) ?? 'OTHER', (msg as SipResponse).status);
+    }
+    await this.opts.send(target, msg.serialize());
+  }
+
+  transmitResponse(res: SipResponse, target: SipTarget): void {
+    this.transmit(res, target).catch(() => undefined);
+  }
+
+  contactFor(transport: TransportProtocol): string {
+    return this.contacts.get(transport) ?? this.contacts.get('UDP') ?? `<sip:${this.opts.publicHost}>`;
+  }
+
+  viaFor(transport: TransportProtocol): string {
+    const port = this.opts.ports[transport] ?? this.opts.ports.UDP ?? 5060;
+    return `SIP/2.0/${transport} ${this.opts.publicHost}:${port};branch=${BRANCH_PREFIX}${generateBranch().slice(7)};rport`;
+  }
+
+  /** Send a request outside any transaction we track for a dialog (OPTIONS pings, MESSAGE, REGISTER, INVITE). */
+  sendRequest(req: SipRequest, target: SipTarget, handlers: ClientTransactionHandlers<SipTarget>): ClientTransaction<SipTarget> {
+    if (!req.hasHeader('Via')) req.prependHeader('Via', this.viaFor(target.transport));
+    return this.transactions.sendRequest(req, target, handlers);
+  }
+
+  sendInDialog(dialog: Dialog, req: SipRequest, handlers: ClientTransactionHandlers<SipTarget>): void {
+    // RFC 3261 §12.2.1.1 / §8.1.2: the next hop is the first Route when loose routing, else the Request-URI.
+    const first = dialog.routeSet[0];
+    const uri = first && first.uri.params.has('lr') ? first.uri : req.uri;
+    const literal = uriTargetIfLiteral(uri);
+    if (literal) {
+      this.transactions.sendRequest(req, literal, handlers);
+      return;
+    }
+    resolveUriTarget(uri)
+      .then((target) => this.transactions.sendRequest(req, target, handlers))
+      .catch((err: Error) => this.log.warn({ err, callId: req.callId }, 'cannot resolve in-dialog target'));
+  }
+
+  sessionEnded(session: InviteSession): void {
+    if (session.dialog) {
+      const key = dialogIdKey(session.dialog.id);
+      if (this.sessions.get(key) === session) this.sessions.delete(key);
+    }
+  }
+
+  /** Stop taking new work: ends every session (BYE for confirmed calls) and stops the transaction timers. */
+  async close(graceMs = 0): Promise<void> {
+    if (this.closed) return;
+    for (const s of [...this.pendingInvites.values()]) if (!s.isEnded) s.reject(503, { headers: [['Retry-After', '5']] });
+    for (const s of [...this.sessions.values()]) s.shutdown();
+    this.closed = true;
+    if (graceMs > 0) {
+      const until = Date.now() + graceMs;
+      while (this.transactions.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    }
+    this.transactions.close();
+    this.dialogs.terminateAll('local');
+  }
+}
+
+/** Our branches start with the magic cookie plus a marker so loops through this server can be recognised. */
+const BRANCH_PREFIX = 'z9hG4bKsv';
+
+function mergeKey(req: SipRequest): string {
+  const cseq = req.cseq;
+  return `${req.fromTag ?? ''}|${req.callId}|${cseq.seq}`;
+}
+
+/** The CSeq method, or undefined when the header is unreadable (a 400 to a request without CSeq). */
+function cseqMethodOf(msg: SipRequest | SipResponse): string | undefined {
+  try {
+    return msg.cseq.method;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeCallId(msg: SipRequest | SipResponse): string | undefined {
+  try {
+    return msg.callId;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createSocket } from 'node:dgram';
+
+/** Path of a scenario shipped in sipp/ (or a built-in scenario name such as 'uac'). */
+export function scenarioPath(name: string): string {
+  return resolve(__dirname, '../../sipp', name.endsWith('.xml') ? name : `${name}.xml`);
+}
+
+export interface SippOptions {
+  /** Built-in scenario name ('uac', 'uas') or a path to an XML scenario. */
+  scenario: string;
+  /** host:port of the system under test (omit for a UAS that only listens). */
+  target?: string;
+  /** SIPp transport mode: u1 (UDP, one socket), un (UDP, one socket per call), t1 (TCP, one connection), tn. */
+  transport?: 'u1' | 'un' | 't1' | 'tn';
+  /** Total calls (-m); every run is bounded. */
+  calls: number;
+  /** Calls per second (-r). */
+  rate?: number;
+  /** Local SIP port; default: a free port. */
+  localPort?: number;
+  /** Local media port (-mp); default: a free even port. */
+  mediaPort?: number;
+  /** Simulated packet loss in percent (-lost). */
+  lost?: number;
+  /** Called number (-s). */
+  service?: string;
+  /** Hard wall-clock bound for the whole run. */
+  timeoutS: number;
+  /** Extra raw arguments. */
+  extra?: string[];
+  /** Keyword values for [keyword] substitution via -key. */
+  keys?: Record<string, string>;
+}
+
+export interface SippResult {
+  exitCode: number | null;
+  successful: number;
+  failed: number;
+  retransmissions: number;
+  /** Unexpected messages seen by SIPp (from its error trace). */
+  stdout: string;
+  stderr: string;
+  errors: string;
+  localPort: number;
+}
+
+/** A UDP/TCP port that was free a moment ago (bind 0 and release). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const s = createSocket('udp4');
+      s.once('error', rej);
+      s.bind(0, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close(() => res(p));
+      });
+    });
+    if (port < 65000) return port;
+  }
+}
+
+function parseStatCsv(path: string): { successful: number; failed: number; retransmissions: number } {
+  const out = { successful: 0, failed: 0, retransmissions: 0 };
+  if (!existsSync(path)) return out;
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  if (lines.length < 2) return out;
+  const head = lines[0].split(';');
+  const last = lines[lines.length - 1].split(';');
+  const col = (name: string): number => {
+    const i = head.indexOf(name);
+    return i >= 0 ? Number(last[i]) || 0 : 0;
+  };
+  out.successful = col('SuccessfulCall(C)');
+  out.failed = col('FailedCall(C)');
+  out.retransmissions = col('Retransmissions(C)');
+  return out;
+}
+
+/** Runs SIPp to completion (bounded by -m and a timeout) and reads its final statistics. */
+export async function runSipp(
+  opts: SippOptions,
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<SippResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+  const localPort = opts.localPort ?? (await freePort());
+  const mediaPort = opts.mediaPort ?? ((await freePort()) & ~1);
+  const args: string[] = [];
+  const builtin = !opts.scenario.includes('/') && !opts.scenario.endsWith('.xml');
+  if (builtin) args.push('-sn', opts.scenario);
+  else args.push('-sf', opts.scenario);
+  if (opts.target) args.push(opts.target);
+  args.push('-i', '127.0.0.1', '-p', String(localPort), '-mp', String(mediaPort));
+  args.push('-t', opts.transport ?? 'u1');
+  args.push('-m', String(opts.calls));
+  if (opts.rate !== undefined) args.push('-r', String(opts.rate));
+  if (opts.lost !== undefined) args.push('-lost', String(opts.lost));
+  if (opts.service) args.push('-s', opts.service);
+  for (const [k, v] of Object.entries(opts.keys ?? {})) args.push('-key', k, v);
+  args.push('-timeout', `${opts.timeoutS}s`, '-timeout_error');
+  args.push('-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1');
+  args.push('-trace_err', '-error_file', join(dir, 'errors.log'));
+  args.push('-nostdin', '-buff_size', '4194304');
+  args.push(...(opts.extra ?? []));
+
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  onSpawn?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (stdout.length > 200_000) stdout = stdout.slice(-100_000);
+  });
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (opts.timeoutS + 10) * 1000);
+  const exitCode = await new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  clearTimeout(killer);
+  const stats = parseStatCsv(join(dir, 'stat.csv'));
+  const errFile = readdirSync(dir).find((f) => f.startsWith('errors'));
+  const errors = errFile ? readFileSync(join(dir, errFile), 'utf8') : '';
+  rmSync(dir, { recursive: true, force: true });
+  return { exitCode, ...stats, stdout, stderr, errors, localPort };
+}
+
+/** Starts SIPp in the background (e.g. a UAS standing in for a trunk); `stop()` it in teardown. */
+export async function startSipp(opts: SippOptions): Promise<{ port: number; done: Promise<SippResult>; stop: () => Promise<SippResult> }> {
+  const port = opts.localPort ?? (await freePort());
+  let child: ChildProcess | undefined;
+  const done = runSipp({ ...opts, localPort: port }, (c) => (child = c));
+  // Give SIPp a moment to bind its socket before the test sends to it.
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    port,
+    done,
+    stop: async () => {
+      child?.kill('SIGTERM');
+      return done;
+    },
+  };
+}
