@@ -31,6 +31,7 @@ export {
   ERR_NO_CONNECTION,
   ERR_CONNECTION_CLOSED,
   ERR_DATAGRAM_TOO_LARGE,
+  ERR_BAD_TARGET,
 } from './transport-error';
 export { TransportMetrics } from './transport-metrics';
 export { responseTarget, type ViaRouting, type RequestOrigin } from './response-target';

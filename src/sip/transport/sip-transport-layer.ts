@@ -12,7 +12,7 @@ import {
 import { InvalidStateError, systemClock, type Clock } from '../../util';
 import { ConnectionTable } from './connection-table';
 import { StreamConnection, type StreamConnectionOwner, type StreamConnectionSettings } from './stream-connection';
-import { ERR_NO_CONNECTION, ERR_NO_LISTENER, ERR_NOT_RUNNING, TransportError } from './transport-error';
+import { ERR_BAD_TARGET, ERR_NO_CONNECTION, ERR_NO_LISTENER, ERR_NOT_RUNNING, TransportError, toTransportError } from './transport-error';
 import { TransportMetrics } from './transport-metrics';
 import { DEFAULTS, loadPem, validateOptions, type SipTransportOptions } from './transport-options';
 import { normalizeAddress } from './transport-protocol';
@@ -217,6 +217,10 @@ export class SipTransportLayer implements StreamConnectionOwner {
     if (this.state !== 'running') {
       return this.sendFailed(new TransportError(ERR_NOT_RUNNING, `transport layer is ${this.state}`, target.transport, target.address, target.port));
     }
+    if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535 || target.address.length === 0) {
+      // Targets come from Via/Contact/Route values of network input: refuse them as a send failure, never a throw.
+      return this.sendFailed(new TransportError(ERR_BAD_TARGET, `bad target ${target.address}:${target.port}`, target.transport, target.address, target.port));
+    }
     const m = this.metrics;
     if (target.transport === 'UDP') {
       const listener = this.udpFor(target.address);
@@ -238,7 +242,11 @@ export class SipTransportLayer implements StreamConnectionOwner {
       if (this.outboundCount >= this.maxConnections) {
         return this.sendFailed(new TransportError(ERR_CONNECTION_LIMIT, `outbound connection limit ${this.maxConnections} reached`, target.transport, address, target.port));
       }
-      conn = this.connect(target.transport, address, target.port, target.serverName);
+      try {
+        conn = this.connect(target.transport, address, target.port, target.serverName);
+      } catch (err) {
+        return this.sendFailed(toTransportError(err, target.transport, address, target.port));
+      }
     }
     m.messagesOut++;
     m.bytesOut += data.length;

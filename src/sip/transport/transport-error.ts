@@ -29,6 +29,8 @@ export const ERR_BACKPRESSURE = 'ERR_SIP_TRANSPORT_BACKPRESSURE';
 export const ERR_NO_CONNECTION = 'ERR_SIP_TRANSPORT_NO_CONNECTION';
 /** The connection closed before the data could be written. */
 export const ERR_CONNECTION_CLOSED = 'ERR_SIP_TRANSPORT_CONNECTION_CLOSED';
+/** The target port or address cannot be sent to (port outside 1..65535, empty address). */
+export const ERR_BAD_TARGET = 'ERR_SIP_TRANSPORT_BAD_TARGET';
 /** A datagram larger than the UDP maximum (65507 bytes over IPv4). */
 export const ERR_DATAGRAM_TOO_LARGE = 'ERR_SIP_TRANSPORT_DATAGRAM_TOO_LARGE';
 

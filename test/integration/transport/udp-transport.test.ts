@@ -150,6 +150,27 @@ describe('SipTransportLayer over UDP', () => {
     }
   });
 
+  it('sends and receives over a separate IPv6 socket', async () => {
+    const v6 = new TestNode({ tcp: false, udp6: { host: '::1', port: 0 } });
+    const peer = new TestNode({ tcp: false, udp: { host: '::1', port: 0 } });
+    try {
+      await v6.layer.start();
+      await peer.layer.start();
+      expect(v6.layer.ports.udp6).toBeGreaterThan(0);
+      const req = sipRequest('OPTIONS');
+      await peer.layer.send({ transport: 'UDP', address: '::1', port: v6.layer.ports.udp6! }, Buffer.from(req));
+      await v6.until(() => v6.messages.length === 1);
+      expect(v6.messages[0].source).toMatchObject({ transport: 'UDP', address: '::1', port: peer.layer.ports.udp });
+      // The answer leaves from the IPv6 socket, chosen by the target's address family.
+      const res = await v6.layer.send({ transport: 'UDP', address: '::1', port: peer.layer.ports.udp! }, Buffer.from('SIP/2.0 200 OK\r\n\r\n'));
+      expect(res.local.port).toBe(v6.layer.ports.udp6);
+      await peer.until(() => peer.messages.length === 1);
+    } finally {
+      await v6.layer.close();
+      await peer.layer.close();
+    }
+  });
+
   it('rejects a send to an IPv6 address when no IPv6 socket exists', async () => {
     await expect(node.layer.send({ transport: 'UDP', address: '::1', port: 5060 }, Buffer.from('x'))).rejects.toMatchObject({
       code: 'ERR_SIP_TRANSPORT_NO_LISTENER',
@@ -161,6 +182,18 @@ describe('SipTransportLayer over UDP', () => {
     const err = await node.layer.send({ transport: 'UDP', address: '127.0.0.1', port: client.port }, Buffer.alloc(70_000)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransportError);
     expect((err as TransportError).code).toBe('ERR_SIP_TRANSPORT_DATAGRAM_TOO_LARGE');
+  });
+
+  it.each([
+    ['port 0', 0],
+    ['port 65536', 65536],
+    ['fractional port', 50.5],
+  ])('rejects a target with %s instead of throwing', async (_name, port) => {
+    for (const transport of ['UDP', 'TCP'] as const) {
+      await expect(node.layer.send({ transport, address: '127.0.0.1', port }, Buffer.from('x'))).rejects.toMatchObject({
+        code: 'ERR_SIP_TRANSPORT_BAD_TARGET',
+      });
+    }
   });
 
   it('rejects sends after close()', async () => {
