@@ -34,6 +34,7 @@ export const CONFIG_VARIABLES = [
   { name: 'SIP_ALLOWED_CIDRS', description: 'Comma-separated CIDRs allowed to send SIP (trunk provider ranges). Empty = any source.' },
   { name: 'SIP_LOG_MESSAGES', default: 'false', description: 'Log every SIP message at debug level (true/false).' },
   { name: 'SIP_TEST_NUMBER', description: 'Dialled number answered by the built-in test responder. Empty = off (unless DEFAULT_ROUTE=answer).' },
+  { name: 'SIP_ANSWER_DELAY_MS', default: '0', description: 'How long the answer route rings (180) before it answers (ms); lets operators test CANCEL and ringback.' },
   { name: 'DEFAULT_ROUTE', default: 'ai', description: 'What inbound calls to numbers without settings get: ai, answer, echo or reject.' },
   // RTP
   { name: 'RTP_PORT_MIN', default: '10000', description: 'Lowest RTP port (even; RTCP uses the next odd port).' },

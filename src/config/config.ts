@@ -46,6 +46,8 @@ export interface RoutingConfig {
   readonly defaultRoute: DefaultRoute;
   /** Number answered by the built-in test responder; undefined = off. */
   readonly testNumber: string | undefined;
+  /** How long the answer route rings before answering, ms. */
+  readonly answerDelayMs: number;
 }
 
 export interface RtpConfig {
@@ -222,7 +224,11 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
   if (testNumber !== undefined && !/^\+?[0-9A-Za-z*#._-]{1,64}$/.test(testNumber)) {
     throw new ConfigError('SIP_TEST_NUMBER', `must be a dialable number or user part, got "${testNumber}"`);
   }
-  const routing: RoutingConfig = { defaultRoute: r.oneOf('DEFAULT_ROUTE', DEFAULT_ROUTES), testNumber };
+  const routing: RoutingConfig = {
+    defaultRoute: r.oneOf('DEFAULT_ROUTE', DEFAULT_ROUTES),
+    testNumber,
+    answerDelayMs: r.int('SIP_ANSWER_DELAY_MS', { min: 0, max: 300_000 }),
+  };
 
   // RTP: RFC 3550 §11 puts RTP on an even port and RTCP on the next odd one, so both ends are even.
   const portMin = r.int('RTP_PORT_MIN', { min: 1024, max: 65532 });
