@@ -24,7 +24,7 @@ it('serves a call, then on SIGTERM sends BYE for it and exits 0', async () => {
   const sipPort = await freePort();
   const apiPort = await freePort();
   const rtpMin = 40000 + ((process.pid * 16) % 10000) * 2;
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dir,
     SIP_PORT: String(sipPort),
@@ -37,7 +37,7 @@ it('serves a call, then on SIGTERM sends BYE for it and exits 0', async () => {
     RTP_PORT_MAX: String(rtpMin - (rtpMin % 2) + 100),
     LOG_LEVEL: 'info',
   };
-  delete env.DATABASE_URL;
+  delete env['DATABASE_URL'];
   const proc = spawn(process.execPath, ['--require', join(root, 'bench/register.js'), join(root, 'src/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child = proc;
   let out = '';
