@@ -73,7 +73,7 @@ done
 echo "SUMMARY highest_clean_rate=$best (all $REPEATS repeat(s) clean) steps=\"$RATES\""
 
 if [[ ${ANCHORS:-0} == 1 ]]; then
-  anchors="$(cd .. && pwd)/shared/bench-anchors"
+  anchors="${ANCHORS_DIR:-$(cd .. && pwd)/shared/bench-anchors}"
   if command -v kamailio >/dev/null && [[ -x $anchors/sip-run.sh || -f $anchors/sip-run.sh ]]; then
     kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
     echo "# Kamailio anchor (children=1), same machine, same run"
