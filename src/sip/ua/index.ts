@@ -4,3 +4,6 @@ export * from './request-checks';
 export * from './invite-session';
 export * from './server-invite-session';
 export * from './user-agent';
+export * from './uac';
+export * from './refer';
+export * from './client-invite-session';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../util';
+import { InvalidStateError, type Clock } from '../../util';
 import {
   buildErrorResponse,
   createResponse,
@@ -8,8 +8,9 @@ import {
   type SipParseError,
   type SipRequest,
   type SipResponse,
+  type SipUri,
 } from '../message';
-import { DialogManager, dialogIdKey, type Dialog } from '../dialog';
+import { DialogManager, UacAckRetransmitGuard, dialogIdKey, type Dialog } from '../dialog';
 import {
   TransactionLayer,
   type ClientTransaction,
@@ -21,6 +22,8 @@ import type { MessageSource, TransportProtocol } from '../transport';
 import { checkRequest } from './request-checks';
 import { InviteSession, type SessionHost } from './invite-session';
 import { ServerInviteSession, type ResponseOptions } from './server-invite-session';
+import { ClientInviteSession, type InviteOptions, type UacHost } from './client-invite-session';
+import { sendOutOfDialogRequest, type OutOfDialogRequestOptions } from './uac';
 import { receivedViaRewrite, resolveUriTarget, responseTargetOf, targetOfSource, uriTargetIfLiteral } from './targets';
 import { silentLogger, type SipTarget, type UaHooks, type UaLogger } from './types';
 
@@ -61,7 +64,7 @@ const CORE_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'UPDA
  * the UAS request checks, routes requests to transactions, dialogs and INVITE sessions, and gives the application
  * new INVITEs and other out-of-dialog requests. It is the TransactionUser of the transaction layer.
  */
-export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
+export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, UacHost {
   readonly clock: Clock;
   readonly t1: number;
   readonly t2: number;
@@ -80,8 +83,16 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
   private readonly inviteKeys = new Map<string, string | undefined>();
   private readonly policy: { allow: Set<string>; supported: Set<string>; acceptSession: Set<string> };
   private readonly contacts = new Map<TransportProtocol, string>();
-  private readonly product: string;
+  /** Value of our Server / User-Agent header. */
+  readonly product: string;
   private closed = false;
+  // ---- UAC side (added with ClientInviteSession) ----
+  /** Outbound INVITEs not yet tied to a dialog (before the first 18x/2xx with a To tag). */
+  private readonly clientInvites = new Set<ClientInviteSession>();
+  /** RFC 3261 §13.2.2.4: ACKs we sent for 2xx, re-sent when the 2xx is retransmitted after its transaction ended. */
+  private readonly ackGuard: UacAckRetransmitGuard;
+  /** Where each remembered ACK went (the guard keeps the ACK; this keeps its next hop, collected with it). */
+  private readonly ackTargets = new WeakMap<SipRequest, SipTarget>();
 
   constructor(opts: UserAgentOptions) {
     this.opts = opts;
@@ -106,6 +117,7 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
       cloneSource: (s) => s,
     });
     this.dialogs = new DialogManager({ clock: opts.clock, t1: this.t1 });
+    this.ackGuard = new UacAckRetransmitGuard({ clock: opts.clock, t1: this.t1 });
     for (const [t, port] of Object.entries(opts.ports) as [TransportProtocol, number][]) {
       const param = t === 'UDP' ? '' : `;transport=${t.toLowerCase()}`;
       this.contacts.set(t, `<sip:${opts.publicHost}:${port}${param}>`);
@@ -124,9 +136,68 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
   get supportedHeader(): string {
     return [...this.policy.supported].join(', ');
   }
-  /** Live INVITE sessions. */
+  /** Address written in Via, Contact and generated Call-IDs. */
+  get publicHost(): string {
+    return this.opts.publicHost;
+  }
+  /** Live INVITE sessions (UAS and UAC). */
   get sessionCount(): number {
-    return this.sessions.size + this.pendingInvites.size;
+    return new Set([...this.sessions.values(), ...this.clientInvites]).size + this.pendingInvites.size;
+  }
+
+  // ---- UAC ----------------------------------------------------------------------------------------------------
+
+  /**
+   * Place an outbound call (RFC 3261 §13.2). The session is returned at once; attach listeners (`provisional`,
+   * `answered`, `failed`, `ended`) before the current tick ends: the INVITE leaves on the next one.
+   */
+  invite(opts: InviteOptions): ClientInviteSession {
+    if (this.closed) throw new InvalidStateError('the user agent is closed');
+    const session = new ClientInviteSession(this, opts);
+    this.clientInvites.add(session);
+    queueMicrotask(() => {
+      if (!session.isEnded) session.start();
+    });
+    return session;
+  }
+
+  /**
+   * Send a request outside any dialog (OPTIONS, REGISTER, MESSAGE...) and resolve with its final response, after
+   * answering 401/407 with `opts.credentials`. Rejects with SipRequestError when no final response comes.
+   */
+  request(method: string, uri: string | SipUri, opts: OutOfDialogRequestOptions = {}): Promise<SipResponse> {
+    if (this.closed) return Promise.reject(new InvalidStateError('the user agent is closed'));
+    return sendOutOfDialogRequest(this, method, uri, opts);
+  }
+
+  /** @internal In-dialog requests of `dialog` go to `session` until the dialog terminates. */
+  attachDialog(session: InviteSession, dialog: Dialog): void {
+    const key = dialogIdKey(dialog.id);
+    if (this.sessions.get(key) === session || dialog.state === 'Terminated') return;
+    this.sessions.set(key, session);
+    dialog.once('terminated', () => {
+      if (this.sessions.get(key) === session) this.sessions.delete(key);
+      this.ackGuard.forgetDialog(dialog.id.callId, dialog.id.localTag, dialog.id.remoteTag);
+    });
+  }
+
+  /** @internal RFC 3261 §13.2.2.4: send the ACK for a 2xx statelessly along the dialog's route and remember it. */
+  sendAck(dialog: Dialog, ack: SipRequest): void {
+    const send = (target: SipTarget): void => {
+      this.ackTargets.set(ack, target);
+      this.ackGuard.remember(ack);
+      if (this.closed) return;
+      this.transactions.sendStateless(ack, target).catch((err: Error) => this.log.debug({ err, callId: ack.callId }, 'ACK not sent'));
+    };
+    const hop = this.nextHopUri(dialog, ack.uri);
+    const literal = uriTargetIfLiteral(hop);
+    if (literal) {
+      send(literal);
+      return;
+    }
+    resolveUriTarget(hop)
+      .then(send)
+      .catch((err: Error) => this.log.warn({ err, callId: ack.callId }, 'cannot resolve ACK target'));
   }
 
   // ---- input ------------------------------------------------------------------------------------------------
@@ -264,6 +335,13 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
   }
 
   onStrayResponse(res: SipResponse): void {
+    // RFC 3261 §13.2.2.4: a 2xx retransmitted after our INVITE transaction ended gets the same ACK again.
+    const ack = this.ackGuard.ackFor(res);
+    const target = ack ? this.ackTargets.get(ack) : undefined;
+    if (ack && target) {
+      this.transactions.sendStateless(ack, target).catch(() => undefined);
+      return;
+    }
     this.log.debug({ callId: safeCallId(res), status: res.status }, 'response matched no transaction');
   }
 
@@ -393,9 +471,7 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
   }
 
   sendInDialog(dialog: Dialog, req: SipRequest, handlers: ClientTransactionHandlers<SipTarget>): void {
-    // RFC 3261 §12.2.1.1 / §8.1.2: the next hop is the first Route when loose routing, else the Request-URI.
-    const first = dialog.routeSet[0];
-    const uri = first && first.uri.params.has('lr') ? first.uri : req.uri;
+    const uri = this.nextHopUri(dialog, req.uri);
     const literal = uriTargetIfLiteral(uri);
     if (literal) {
       this.transactions.sendRequest(req, literal, handlers);
@@ -406,7 +482,14 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
       .catch((err: Error) => this.log.warn({ err, callId: req.callId }, 'cannot resolve in-dialog target'));
   }
 
+  /** RFC 3261 §12.2.1.1 / §8.1.2: the next hop is the first Route when loose routing, else the Request-URI. */
+  private nextHopUri(dialog: Dialog, requestUri: SipUri): SipUri {
+    const first = dialog.routeSet[0];
+    return first && first.uri.params.has('lr') ? first.uri : requestUri;
+  }
+
   sessionEnded(session: InviteSession): void {
+    if (session instanceof ClientInviteSession) this.clientInvites.delete(session);
     if (session.dialog) {
       const key = dialogIdKey(session.dialog.id);
       if (this.sessions.get(key) === session) this.sessions.delete(key);
@@ -417,6 +500,7 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
   async close(graceMs = 0): Promise<void> {
     if (this.closed) return;
     for (const s of [...this.pendingInvites.values()]) if (!s.isEnded) s.reject(503, { headers: [['Retry-After', '5']] });
+    for (const s of [...this.clientInvites]) s.shutdown();
     for (const s of [...this.sessions.values()]) s.shutdown();
     this.closed = true;
     if (graceMs > 0) {
@@ -425,6 +509,7 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost {
     }
     this.transactions.close();
     this.dialogs.terminateAll('local');
+    this.ackGuard.clear();
   }
 }
 
