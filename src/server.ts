@@ -7,8 +7,11 @@ import { openDatabase, migrate, type Database } from './store';
 import { SipTransportLayer, type TransportPorts, type TransportProtocol } from './sip/transport';
 import { SipUserAgent, type ServerInviteSession } from './sip/ua';
 import { RtpPortPool } from './rtp';
-import { AnswerRoute } from './call';
-import { createApiApp } from './api';
+import { CallManager, CallStorePg, findMusicOnHold, WebhookNotifier } from './call';
+import { MediaEngine, type MediaSession } from './media';
+import { createApi, JwtVerifier } from './api';
+import { ConfigError } from './config';
+import { createRepositories, SecretCipher } from './store';
 import { systemClock } from './util';
 
 // The object graph of one server instance, built in dependency order (DESIGN.md "Wiring in one place").
@@ -21,6 +24,8 @@ export interface RunningServer {
   readonly db: Database;
   readonly ua: SipUserAgent;
   readonly transport: SipTransportLayer;
+  /** Call control: active calls, originate, hold, transfer (the CallControl service). */
+  readonly calls: CallManager;
   readonly sipPorts: TransportPorts;
   readonly apiPort: number;
   /** Graceful stop: refuse new work, end calls, close listeners and the database. Idempotent. */
@@ -32,6 +37,8 @@ export interface StartOptions {
   version?: string;
   /** An already open database (tests hand in a per-test schema); it is migrated but not closed by stop(). */
   db?: Database;
+  /** Called with the media session of every call a built-in route (answer, echo) answers: observability and tests. */
+  onMediaSession?: (callId: string, media: MediaSession) => void;
 }
 
 const VERSION = '0.1.0';
@@ -102,26 +109,36 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // 3. Media and call routing.
     const pool = new RtpPortPool({ min: config.rtp.portMin, max: config.rtp.portMax, host: sip.bindAddress });
     metrics.rtp.setPortsInUseSource(() => pool.allocated * 2);
-    const answer = new AnswerRoute({
-      pool,
+    const media = new MediaEngine({ pool, clock: systemClock, mediaTimeoutMs: config.rtp.timeoutS * 1000 });
+    cleanups.push(() => media.close());
+    // Call control (B2BUA): routing, CDRs, webhooks. CDRs this instance left open in a crash are closed first.
+    const callStore = new CallStorePg(createRepositories(db), db);
+    const webhooks = new WebhookNotifier({ signingKey: config.webhookSigningKey, logger: logger.child({ component: 'webhook' }) });
+    cleanups.push(() => webhooks.close());
+    const calls = new CallManager({
+      ua,
+      media,
+      store: callStore,
+      instanceId: config.cluster.instanceId,
       mediaAddress: sip.publicAddress,
       mediaTimeoutMs: config.rtp.timeoutS * 1000,
-      onError: (callId, err) => logger.warn({ callId, err }, 'answer route failed'),
+      defaultRoute: config.routing.defaultRoute,
+      testNumber: config.routing.testNumber,
+      answerDelayMs: config.routing.answerDelayMs,
+      blockedStatus: config.routing.blockedStatus,
+      ringMode: config.routing.ringMode,
+      musicOnHold: findMusicOnHold(config.media.mohDir),
+      outbound: config.outbound,
+      webhooks,
+      metrics: metrics.calls,
+      rtpMetrics: metrics.rtp,
+      logger: logger.child({ component: 'call' }),
+      onMediaSession: options.onMediaSession,
     });
-    ua.onInvite = (session: ServerInviteSession) => {
-      const user = session.request.uri.user ?? '';
-      const route = config.routing.testNumber !== undefined && user === config.routing.testNumber ? 'answer' : config.routing.defaultRoute;
-      if (route === 'answer') {
-        void answer.handle(session);
-        return;
-      }
-      if (route === 'reject') {
-        session.reject(403, { reason: 'Forbidden (Calls Not Accepted)' });
-        return;
-      }
-      // Routes served by later components (AI bridge, echo) answer honestly until they exist.
-      session.reject(480, { reason: `Temporarily Unavailable (Route ${route} Not Available)` });
-    };
+    await calls.recover();
+    cleanups.push(() => calls.close());
+    metrics.calls.setActiveSource(() => calls.size);
+    ua.onInvite = (session: ServerInviteSession) => calls.handleInvite(session);
 
     // 4. HTTP API.
     const health = new HealthChecker();
@@ -130,8 +147,54 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return { status: 'ok' };
     });
     health.register('sip', () => ({ status: transport.ports.udp || transport.ports.tcp ? 'ok' : 'down', detail: JSON.stringify(transport.ports) }));
-    const app = createApiApp({ health, metrics, metricsToken: config.api.metricsToken, version: options.version ?? VERSION, startedAt });
+    const apiLog = logger.child({ component: 'api' });
+    const trunkSecret = SecretCipher.forTrunks(config.api.trunkSecretKey);
+    if (trunkSecret.insecure) {
+      apiLog.warn('TRUNK_SECRET_KEY is not set: trunk passwords are encrypted with the public development key; set it before storing real credentials');
+    }
+    const repositories = createRepositories(db, { secretCipher: trunkSecret.cipher });
+    let verifier: JwtVerifier | undefined;
+    if (config.api.jwtSecretKey !== undefined || config.api.jwtPublicKeyFile !== undefined) {
+      try {
+        verifier = new JwtVerifier({
+          secret: config.api.jwtSecretKey,
+          publicKeyPem: config.api.jwtPublicKeyFile !== undefined ? readFileSync(config.api.jwtPublicKeyFile) : undefined,
+          audience: config.api.jwtAudience,
+          issuer: config.api.jwtIssuer,
+        });
+      } catch (err) {
+        throw new ConfigError(config.api.jwtPublicKeyFile !== undefined ? 'JWT_PUBLIC_KEY_FILE' : 'JWT_SECRET_KEY', err instanceof Error ? err.message : String(err));
+      }
+    } else {
+      apiLog.warn('neither JWT_SECRET_KEY nor JWT_PUBLIC_KEY_FILE is set: every /api request is refused with 401');
+    }
+    const apiAddress: { port: number } = { port: 0 };
+    const { app } = createApi({
+      logger,
+      health,
+      metrics: config.api.metricsEnabled ? metrics : undefined,
+      metricsToken: config.api.metricsToken,
+      version: options.version ?? VERSION,
+      startedAt,
+      instanceId: config.cluster.instanceId,
+      verifier,
+      security: {
+        allowedCidrs: config.api.allowedCidrs,
+        trustProxy: config.api.trustProxy,
+        corsOrigins: config.api.corsOrigins,
+        bodyLimitBytes: config.api.bodyLimitBytes,
+        rateLimit: config.api.rateLimit,
+      },
+      repositories,
+      listeners: () => ({
+        sip: { address: sip.bindAddress, publicAddress: sip.publicAddress, udp: transport.ports.udp, tcp: transport.ports.tcp, tls: transport.ports.tls },
+        api: { address: config.api.bindAddress, port: apiAddress.port },
+      }),
+    });
     const http: HttpServer = createServer(app);
+    // Slow-loris guard: a client must send its headers within 10 s and its whole request within 30 s.
+    http.headersTimeout = 10_000;
+    http.requestTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(config.api.port, config.api.bindAddress, () => resolve());
@@ -144,6 +207,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         }),
     );
     const apiPort = (http.address() as AddressInfo).port;
+    apiAddress.port = apiPort;
     logger.info({ sip: ports, api: apiPort, publicAddress: sip.publicAddress }, 'server started');
 
     let stopping: Promise<void> | undefined;
@@ -154,6 +218,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       db,
       ua,
       transport,
+      calls,
       sipPorts: ports,
       apiPort,
       stop: () => (stopping ??= cleanup()),

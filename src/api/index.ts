@@ -1,1 +1,10 @@
-export * from './app';
+export { ApiError, errorBody, sendError, type ErrorBody } from './api-error';
+export { createApi, createApiApp, DEFAULT_API_SECURITY, type ApiApp, type ApiDependencies, type ApiSecurityOptions } from './app';
+export { DEFAULT_CLOCK_TOLERANCE_S, JwtVerifier, type JwtFailure, type JwtVerification, type JwtVerifierOptions, type Principal } from './jwt-verifier';
+export { buildOpenApiDocument, type OpenApiInfo } from './openapi';
+export { defineRoute, openApiPath, type HttpMethod, type ResponseDoc, type RouteAccess, type RouteContext, type RouteDefinition, type RouteResult } from './route-definition';
+export { principalOf, requestId, routeTemplate, UNMATCHED_ROUTE } from './request-context';
+export { API_AREAS, API_SCOPES, isApiScope, scopeAllows, scopesOfClaims, type ApiArea, type ApiScope } from './scopes';
+export { TokenBucketLimiter, type TakeResult, type TokenBucketOptions } from './token-bucket-limiter';
+export { validateInput, type InputLocation } from './validation';
+export { AUTH_RESPONSES, E164, e164Schema, errorSchema, type ListenerInfo, type TrunkLiveState } from './routes';

@@ -1,28 +1,34 @@
 import { ResourceExhaustedError } from '../util';
 import type { InDialogRequest, ServerInviteSession } from '../sip/ua';
 import { negotiatedMedia, parseSdp, SdpSession, serializeSdp, type NegotiatedMedia, type SessionDescription } from '../sdp';
-import { RtpEndpoint, type RtpPortPool } from '../rtp';
+import type { MediaEngine, MediaSession } from '../media';
 
 export interface AnswerRouteOptions {
-  pool: RtpPortPool;
+  /** Opens the call's media session (ports from the RTP pool, shared media clock). */
+  media: MediaEngine;
   /** Address written in SDP c= and o= (where we receive media). */
   mediaAddress: string;
   /** End the call after this long without RTP (RTP_TIMEOUT_S); 0 disables. */
   mediaTimeoutMs: number;
   /** Called when a call could not be set up, for logs. */
   onError?(callId: string, err: unknown): void;
+  /** Called with each call's media session once it is answered (observability, tests). */
+  onSession?(callId: string, media: MediaSession): void;
 }
 
 const SDP = 'application/sdp';
 
 /**
- * The `answer` route: a built-in responder that rings and answers every call with a real RTP endpoint
- * (180 Ringing, 200 OK with an SDP answer per RFC 3264), keeps the media session (RTCP, latching, media timeout)
- * and waits for the caller's BYE. Late offers (INVITE without SDP) get our offer in the 200 and the answer from
+ * The `answer` route: a built-in responder that rings and answers every call with a real media session
+ * (180 Ringing, 200 OK with an SDP answer per RFC 3264), keeps it running (RTCP, latching, jitter buffer, DTMF
+ * detection, media timeout) and waits for the caller's BYE. Subclasses decide what the call hears ({@link onMedia}). Late offers (INVITE without SDP) get our offer in the 200 and the answer from
  * the ACK (RFC 3261 §13.2.1). Re-INVITEs are answered from the same endpoint (hold/resume mirrored).
  */
 export class AnswerRoute {
-  constructor(private readonly opts: AnswerRouteOptions) {}
+  constructor(protected readonly opts: AnswerRouteOptions) {}
+
+  /** What the answered call does with its media; the answer route only listens (silence goes back). */
+  protected onMedia(_callId: string, _media: MediaSession): void {}
 
   /** Take the call. Never throws: failures become the right SIP answer. */
   async handle(session: ServerInviteSession): Promise<void> {
@@ -36,9 +42,9 @@ export class AnswerRoute {
       }
       offer = parsed.sdp;
     }
-    let endpoint: RtpEndpoint;
+    let media: MediaSession;
     try {
-      endpoint = await RtpEndpoint.open({ pool: this.opts.pool, mediaTimeoutMs: this.opts.mediaTimeoutMs });
+      media = await this.opts.media.open({ mediaTimeoutMs: this.opts.mediaTimeoutMs });
     } catch (err) {
       if (err instanceof ResourceExhaustedError) {
         // RTP ports exhausted: a temporary condition (RFC 3261 §21.5.4).
@@ -51,24 +57,26 @@ export class AnswerRoute {
     }
     if (session.isEnded) {
       // CANCEL arrived while the ports were being bound.
-      endpoint.close();
+      void media.close();
       return;
     }
+    const callId = session.callId;
     const sdp = new SdpSession({ address: this.opts.mediaAddress });
-    const local = { address: this.opts.mediaAddress, port: endpoint.rtpPort };
-    session.once('ended', () => endpoint.close());
-    endpoint.on('timeout', () => session.bye([['Reason', 'SIP;cause=408;text="RTP timeout"']]));
+    const local = { address: this.opts.mediaAddress, port: media.rtpPort };
+    session.once('ended', () => void media.close());
+    media.on('timeout', () => session.bye([['Reason', 'SIP;cause=408;text="RTP timeout"']]));
+    let started = false;
     const apply = (m: NegotiatedMedia): void => {
-      endpoint.setRemote({
-        address: m.remoteAddress,
-        port: m.remotePort,
-        rtcpAddress: m.remoteRtcpAddress,
-        rtcpPort: m.remoteRtcpPort,
-        payloadTypes: m.codecs.map((c) => c.payloadType),
-        telephoneEventPt: m.telephoneEventPt,
-      });
-      endpoint.setSendPayloadType(m.payloadType);
-      endpoint.setDirection(m.direction);
+      if (media.isClosed) return;
+      media.setRemote(m);
+      if (started) return;
+      started = true;
+      try {
+        this.opts.onSession?.(callId, media);
+        this.onMedia(callId, media);
+      } catch (err) {
+        this.opts.onError?.(callId, err);
+      }
     };
 
     session.on('request', (r: InDialogRequest) => this.reinvite(r, sdp, local, apply));
@@ -77,6 +85,7 @@ export class AnswerRoute {
       const answer = sdp.createAnswer(offer, local);
       if (!answer.ok) {
         // RFC 3261 §21.4.26 / §20.43: 488 with a Warning naming why.
+        void media.close();
         session.reject(488, { headers: [['Warning', answer.warning]] });
         return;
       }

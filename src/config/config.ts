@@ -9,17 +9,38 @@ import { EnvReader, isHostOrIp, type Env } from './env-reader';
 export type NodeEnv = 'development' | 'production' | 'test';
 export type SipTransportName = 'udp' | 'tcp' | 'tls';
 export type DefaultRoute = 'ai' | 'answer' | 'echo' | 'reject';
+export type RingMode = 'ringback' | 'early-media';
 export type AiProtocol = 'native' | 'twilio' | 'jambonz';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export const SIP_TRANSPORTS: readonly SipTransportName[] = ['udp', 'tcp', 'tls'];
 export const DEFAULT_ROUTES: readonly DefaultRoute[] = ['ai', 'answer', 'echo', 'reject'];
+export const RING_MODES: readonly RingMode[] = ['ringback', 'early-media'];
 export const AI_PROTOCOLS: readonly AiProtocol[] = ['native', 'twilio', 'jambonz'];
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 
 /** Minimum HS256 secret length in production: 32 bytes = 256 bits, the HMAC-SHA256 key size (RFC 7518 §3.2). */
 export const MIN_JWT_SECRET_LENGTH = 32;
+
+/** Minimum TRUNK_SECRET_KEY length: the key is derived from it with HKDF-SHA256, so give it 256 bits of text. */
+export const MIN_TRUNK_SECRET_LENGTH = 32;
+
+/** Per-source SIP request flood detection (Kamailio pike's idea): more than `maxRequests` per window bans the source. */
+export interface SipFloodConfig {
+  /** 0 = detector off. */
+  readonly maxRequests: number;
+  readonly windowS: number;
+  readonly banS: number;
+}
+
+/** Token buckets of the REST API; a rate of 0 disables that limit. */
+export interface ApiRateLimitConfig {
+  readonly ipPerSecond: number;
+  readonly ipBurst: number;
+  readonly subjectPerSecond: number;
+  readonly subjectBurst: number;
+}
 
 export interface SipConfig {
   readonly domain: string;
@@ -39,6 +60,7 @@ export interface SipConfig {
   readonly tcpIdleTimeoutS: number;
   /** Sources allowed to send SIP; empty = any. */
   readonly allowedCidrs: readonly CidrBlock[];
+  readonly flood: SipFloodConfig;
   readonly logMessages: boolean;
 }
 
@@ -48,7 +70,47 @@ export interface RoutingConfig {
   readonly testNumber: string | undefined;
   /** How long the answer route rings before answering, ms. */
   readonly answerDelayMs: number;
+  /** Final status for blocked callers (BLOCKED_CALL_STATUS). */
+  readonly blockedStatus: number;
+  /** Default ringing behaviour (RING_MODE). */
+  readonly ringMode: RingMode;
 }
+
+/** The static outbound trunk (until trunks are managed in the database). */
+export interface OutboundConfig {
+  /** `host[:port][;transport=...]`; undefined = no trunk. */
+  readonly proxy: string | undefined;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+}
+
+/** SIP trunks: health pings, registration retries, inbound policy. */
+export interface TrunksConfig {
+  /** OPTIONS ping interval, s; 0 = no pings. */
+  readonly optionsIntervalS: number;
+  /** Consecutive misses that mark a trunk down. */
+  readonly downAfter: number;
+  /** Consecutive answers that mark a down trunk up. */
+  readonly upAfter: number;
+  /** Cap of the registration retry backoff, s. */
+  readonly registerRetryMaxS: number;
+  /** Accept calls to our numbers from sources that are no trunk. */
+  readonly openInbound: boolean;
+}
+
+/** The registrar for local SIP users (RFC 3261 §10.3). */
+export interface RegistrarConfig {
+  /** Digest nonce key shared by the instances; undefined = random per process. */
+  readonly secret: string | undefined;
+  readonly minExpiresS: number;
+  readonly maxExpiresS: number;
+  readonly defaultExpiresS: number;
+  /** Offered digest algorithms, preferred first. */
+  readonly digestAlgorithms: readonly RegistrarDigestAlgorithm[];
+}
+
+export type RegistrarDigestAlgorithm = 'SHA-256' | 'MD5';
+export const REGISTRAR_DIGEST_ALGORITHMS: readonly RegistrarDigestAlgorithm[] = ['SHA-256', 'MD5'];
 
 export interface RtpConfig {
   readonly portMin: number;
@@ -70,6 +132,15 @@ export interface ApiConfig {
   readonly trustProxy: boolean;
   readonly jwtSecretKey: string | undefined;
   readonly jwtPublicKeyFile: string | undefined;
+  /** Required `aud` / `iss` claims of API tokens when set. */
+  readonly jwtAudience: string | undefined;
+  readonly jwtIssuer: string | undefined;
+  readonly rateLimit: ApiRateLimitConfig;
+  /** Origins allowed by CORS (`*` = any); empty = no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimitBytes: number;
+  /** Secret the trunk password encryption key is derived from; undefined = development fallback (never in production). */
+  readonly trunkSecretKey: string | undefined;
   readonly metricsEnabled: boolean;
   readonly metricsToken: string | undefined;
 }
@@ -106,6 +177,9 @@ export interface Config {
   readonly ai: AiConfig;
   readonly media: MediaConfig;
   readonly cluster: ClusterConfig;
+  readonly outbound: OutboundConfig;
+  readonly trunks: TrunksConfig;
+  readonly registrar: RegistrarConfig;
   readonly webhookSigningKey: string | undefined;
 }
 
@@ -148,6 +222,23 @@ function readCidrs(r: EnvReader, name: ConfigVariableName): CidrBlock[] {
     const block = parseCidr(item);
     if (!block) throw new ConfigError(name, `"${item}" is not an IP address or CIDR block`);
     return block;
+  });
+}
+
+/** CORS origins: `*`, or `scheme://host[:port]` exactly as browsers send them in the Origin header (RFC 6454 §6.1). */
+function readOrigins(r: EnvReader): string[] {
+  return r.list('API_CORS_ORIGINS').map((item) => {
+    if (item === '*') return item;
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError('API_CORS_ORIGINS', `"${item}" is not an origin (scheme://host[:port])`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, '')) {
+      throw new ConfigError('API_CORS_ORIGINS', `"${item}" is not an origin (scheme://host[:port], no path)`);
+    }
+    return url.origin;
   });
 }
 
@@ -214,6 +305,11 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     maxMessageBytes: r.int('SIP_MAX_MESSAGE_BYTES', { min: 1300, max: 1_048_576 }),
     tcpIdleTimeoutS: r.int('SIP_TCP_IDLE_TIMEOUT_S', { min: 1, max: 86_400 }),
     allowedCidrs: readCidrs(r, 'SIP_ALLOWED_CIDRS'),
+    flood: {
+      maxRequests: r.int('SIP_FLOOD_MAX_REQUESTS', { min: 0, max: 1_000_000 }),
+      windowS: r.int('SIP_FLOOD_WINDOW_S', { min: 1, max: 3600 }),
+      banS: r.int('SIP_FLOOD_BAN_S', { min: 1, max: 86_400 }),
+    },
     logMessages: r.bool('SIP_LOG_MESSAGES'),
   };
   if (sip.port !== 0 && sip.port === sip.tlsPort && transports.includes('tls') && transports.some((t) => t !== 'tls')) {
@@ -228,7 +324,45 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     defaultRoute: r.oneOf('DEFAULT_ROUTE', DEFAULT_ROUTES),
     testNumber,
     answerDelayMs: r.int('SIP_ANSWER_DELAY_MS', { min: 0, max: 300_000 }),
+    blockedStatus: r.int('BLOCKED_CALL_STATUS', { min: 400, max: 699 }),
+    ringMode: r.oneOf('RING_MODE', RING_MODES),
   };
+  const outboundProxy = r.optionalString('OUTBOUND_PROXY');
+  if (outboundProxy !== undefined && !/^(sips?:)?[A-Za-z0-9.[\]:-]+(:[0-9]{1,5})?(;transport=(udp|tcp|tls))?$/i.test(outboundProxy)) {
+    throw new ConfigError('OUTBOUND_PROXY', `must be host[:port][;transport=udp|tcp|tls], got "${outboundProxy}"`);
+  }
+  const outboundUsername = r.optionalString('OUTBOUND_USERNAME');
+  const outboundPassword = r.optionalString('OUTBOUND_PASSWORD');
+  if (outboundPassword !== undefined && outboundUsername === undefined) throw new ConfigError('OUTBOUND_USERNAME', 'is required when OUTBOUND_PASSWORD is set');
+
+  // Trunks and registrar
+  const trunks: TrunksConfig = {
+    optionsIntervalS: r.int('TRUNK_OPTIONS_INTERVAL_S', { min: 0, max: 86_400 }),
+    downAfter: r.int('TRUNK_DOWN_AFTER', { min: 1, max: 100 }),
+    upAfter: r.int('TRUNK_UP_AFTER', { min: 1, max: 100 }),
+    registerRetryMaxS: r.int('TRUNK_REGISTER_RETRY_MAX_S', { min: 5, max: 86_400 }),
+    openInbound: r.bool('OPEN_INBOUND'),
+  };
+  const registrarSecret = r.optionalString('SIP_REGISTRAR_SECRET');
+  // The nonce MAC key (HMAC-SHA-256): fewer than 16 bytes would make nonces forgeable by brute force.
+  if (registrarSecret !== undefined && registrarSecret.length < 16) {
+    throw new ConfigError('SIP_REGISTRAR_SECRET', `is too short: ${registrarSecret.length} characters, need at least 16`);
+  }
+  const minExpiresS = r.int('REGISTER_MIN_EXPIRES_S', { min: 1, max: 86_400 });
+  const maxExpiresS = r.int('REGISTER_MAX_EXPIRES_S', { min: 1, max: 604_800 });
+  const defaultExpiresS = r.int('REGISTER_DEFAULT_EXPIRES_S', { min: 1, max: 604_800 });
+  if (maxExpiresS < minExpiresS) throw new ConfigError('REGISTER_MAX_EXPIRES_S', `must be >= REGISTER_MIN_EXPIRES_S (${minExpiresS}), got ${maxExpiresS}`);
+  if (defaultExpiresS < minExpiresS || defaultExpiresS > maxExpiresS) {
+    throw new ConfigError('REGISTER_DEFAULT_EXPIRES_S', `must be between REGISTER_MIN_EXPIRES_S (${minExpiresS}) and REGISTER_MAX_EXPIRES_S (${maxExpiresS}), got ${defaultExpiresS}`);
+  }
+  const digestAlgorithms: RegistrarDigestAlgorithm[] = [];
+  for (const item of r.list('REGISTER_DIGEST_ALGORITHMS')) {
+    const a = REGISTRAR_DIGEST_ALGORITHMS.find((x) => x === item.toUpperCase());
+    if (!a) throw new ConfigError('REGISTER_DIGEST_ALGORITHMS', `unknown algorithm "${item}" (use SHA-256, MD5)`);
+    if (!digestAlgorithms.includes(a)) digestAlgorithms.push(a);
+  }
+  if (digestAlgorithms.length === 0) throw new ConfigError('REGISTER_DIGEST_ALGORITHMS', 'must name SHA-256, MD5 or both');
+  const registrar: RegistrarConfig = { secret: registrarSecret, minExpiresS, maxExpiresS, defaultExpiresS, digestAlgorithms };
 
   // RTP: RFC 3550 §11 puts RTP on an even port and RTCP on the next odd one, so both ends are even.
   const portMin = r.int('RTP_PORT_MIN', { min: 1024, max: 65532 });
@@ -258,6 +392,14 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
       throw new ConfigError('JWT_SECRET_KEY', `is too weak for production: ${jwtSecretKey.length} characters, need at least ${MIN_JWT_SECRET_LENGTH}`);
     }
   }
+  const trunkSecretKey = r.optionalString('TRUNK_SECRET_KEY');
+  if (trunkSecretKey !== undefined && trunkSecretKey.length < MIN_TRUNK_SECRET_LENGTH) {
+    throw new ConfigError('TRUNK_SECRET_KEY', `is too short: ${trunkSecretKey.length} characters, need at least ${MIN_TRUNK_SECRET_LENGTH}`);
+  }
+  if (isProduction && trunkSecretKey === undefined) {
+    // Without it trunk passwords would be encrypted with a key anyone can read in the source.
+    throw new ConfigError('TRUNK_SECRET_KEY', `is required in production (at least ${MIN_TRUNK_SECRET_LENGTH} characters)`);
+  }
   const api: ApiConfig = {
     port: r.port('API_PORT', true),
     bindAddress: r.ip('API_BIND_ADDRESS', '0.0.0.0'),
@@ -265,6 +407,17 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     trustProxy: r.bool('API_TRUST_PROXY'),
     jwtSecretKey,
     jwtPublicKeyFile,
+    jwtAudience: r.optionalString('JWT_AUDIENCE'),
+    jwtIssuer: r.optionalString('JWT_ISSUER'),
+    rateLimit: {
+      ipPerSecond: r.int('API_RATE_LIMIT_IP_RPS', { min: 0, max: 1_000_000 }),
+      ipBurst: r.int('API_RATE_LIMIT_IP_BURST', { min: 1, max: 1_000_000 }),
+      subjectPerSecond: r.int('API_RATE_LIMIT_SUBJECT_RPS', { min: 0, max: 1_000_000 }),
+      subjectBurst: r.int('API_RATE_LIMIT_SUBJECT_BURST', { min: 1, max: 1_000_000 }),
+    },
+    corsOrigins: readOrigins(r),
+    bodyLimitBytes: r.int('API_BODY_LIMIT_BYTES', { min: 1024, max: 16 * 1024 * 1024 }),
+    trunkSecretKey,
     metricsEnabled: r.bool('METRICS_ENABLED'),
     metricsToken: r.optionalString('METRICS_TOKEN'),
   };
@@ -295,6 +448,9 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
       mohDir: r.string('MOH_DIR', join(dataDir, 'moh')),
     },
     cluster: { instanceId, heartbeatS: r.int('INSTANCE_HEARTBEAT_S', { min: 1, max: 3600 }) },
+    outbound: { proxy: outboundProxy, username: outboundUsername, password: outboundPassword },
+    trunks,
+    registrar,
     webhookSigningKey: r.optionalString('WEBHOOK_SIGNING_KEY'),
   };
   return deepFreeze(config);
@@ -325,8 +481,11 @@ export function redactConfig(config: Config): Record<string, unknown> {
       allowedCidrs: config.api.allowedCidrs.map(formatCidr),
       jwtSecretKey: mask(config.api.jwtSecretKey),
       metricsToken: mask(config.api.metricsToken),
+      trunkSecretKey: mask(config.api.trunkSecretKey),
     },
     ai: { ...config.ai, token: mask(config.ai.token) },
+    outbound: { ...config.outbound, password: mask(config.outbound.password) },
+    registrar: { ...config.registrar, secret: mask(config.registrar.secret) },
     webhookSigningKey: mask(config.webhookSigningKey),
   };
 }

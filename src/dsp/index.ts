@@ -7,3 +7,4 @@ export * from './goertzel-dtmf-detector';
 export * from './wav-format';
 export * from './wav-reader';
 export * from './wav-writer';
+export * from './amd';

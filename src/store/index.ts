@@ -23,4 +23,34 @@ export { CallEventRepository, type CallEvent } from './call-event-repository';
 export { NUMBER_ROUTES, NumberRepository, type NumberRoute, type NumberSettings, type NumberSettingsPatch } from './number-repository';
 export { BlockedNumberRepository, type BlockedNumber } from './blocked-number-repository';
 export { InstanceRepository, type InstanceHeartbeat, type InstanceRecord, type InstanceStatus } from './instance-repository';
-export { createRepositories, type Repositories } from './repositories';
+export { SecretCipher, SecretCipherError, DEVELOPMENT_SECRET_KEY } from './secret-cipher';
+export { TRUNK_TRANSPORTS, TrunkRepository, type NewTrunk, type TrunkPatch, type TrunkRecord, type TrunkStatus, type TrunkTransport } from './trunk-repository';
+export {
+  SMS_STATUSES,
+  SmsRepository,
+  type InboundSmsPart,
+  type NewInboundSms,
+  type NewOutboundSms,
+  type SmsAttemptResult,
+  type SmsDirection,
+  type SmsEncodingName,
+  type SmsListFilter,
+  type SmsPage,
+  type SmsRecord,
+  type SmsRecordStatus,
+} from './sms-repository';
+export { IvrMenuRepository, type IvrMenuRecord, type NewIvrMenu } from './ivr-menu-repository';
+export {
+  QueueRepository,
+  type EnqueueOutcome,
+  type NewQueue,
+  type NewQueueEntry,
+  type QueueEntryRecord,
+  type QueueEntryStatus,
+  type QueuePosition,
+  type QueueRecord,
+  type QueueStrategyName,
+} from './queue-repository';
+export { RegistrationRepository, type BindingWrite, type RegistrationBinding } from './registration-repository';
+export { SipUserRepository, type NewSipUser, type SipUserHa1Hash, type SipUserPatch, type SipUserRecord } from './sip-user-repository';
+export { createRepositories, type Repositories, type RepositoryOptions } from './repositories';

@@ -1,3 +1,4 @@
 export * from './clock';
 export * from './errors';
 export * from './emitter';
+export * from './hmac';

@@ -58,15 +58,68 @@ const canonicalOf = new Map<string, string>();
 const listKeys = new Set<string>(LIST_HEADERS);
 
 for (const name of CANONICAL) {
-  const key = name.toLowerCase();
+  const key = intern(name.toLowerCase());
   canonicalOf.set(key, name);
   keyOf.set(name, key);
   keyOf.set(key, key);
   keyOf.set(name.toUpperCase(), key);
 }
 for (const [short, key] of COMPACT) {
-  keyOf.set(short, key);
-  keyOf.set(short.toUpperCase(), key);
+  keyOf.set(short, intern(key));
+  keyOf.set(short.toUpperCase(), intern(key));
+}
+
+/**
+ * Returns `s` as an internalized string: the parser's keys are then the very strings the literals in `switch
+ * (f.key)` are, and the comparisons are pointer compares.
+ */
+function intern(s: string): string {
+  return Object.keys({ [s]: 0 })[0];
+}
+
+/*
+ * Byte-level lookup for the parser (pjsip's hashed header-name table, sipgo's switch on the name): candidates are
+ * bucketed by first letter, the most frequent first, so a known name is matched without slicing or lower-casing it.
+ */
+const FREQUENT = ['via', 'from', 'to', 'call-id', 'cseq', 'contact', 'content-length', 'content-type', 'max-forwards', 'record-route', 'route'];
+const BY_FIRST: string[][] = [];
+for (let c = 0; c < 26; c++) BY_FIRST.push([]);
+for (const key of [...FREQUENT, ...CANONICAL.map((n) => n.toLowerCase())]) {
+  const list = BY_FIRST[key.charCodeAt(0) - 97];
+  const k = intern(key);
+  if (!list.includes(k)) list.push(k);
+}
+const COMPACT_BY_CHAR: Array<string | undefined> = [];
+for (const [short, key] of COMPACT) COMPACT_BY_CHAR[short.charCodeAt(0)] = intern(key);
+
+function isNameEnd(c: number): boolean {
+  return c === 58 || c === 32 || c === 9;
+}
+
+/**
+ * The known header whose name (any case, compact forms included) starts at s[pos] and is followed, before `end`, by
+ * ':', SP or HT; undefined otherwise (unknown or malformed names: the caller scans them). The name's length is 1 for
+ * a compact form, else the key's length. Allocates nothing.
+ */
+export function matchKnownHeaderAt(s: string, pos: number, end: number): string | undefined {
+  const c0 = s.charCodeAt(pos) | 0x20;
+  if (c0 < 97 || c0 > 122 || pos + 1 >= end) return undefined;
+  if (isNameEnd(s.charCodeAt(pos + 1))) return COMPACT_BY_CHAR[c0];
+  const cands = BY_FIRST[c0 - 97];
+  for (let k = 0; k < cands.length; k++) {
+    const key = cands[k];
+    const n = key.length;
+    if (pos + n >= end || !isNameEnd(s.charCodeAt(pos + n))) continue;
+    let i = 1;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(pos + i);
+      const kc = key.charCodeAt(i);
+      // Exact, or the upper-case form of a letter: nothing else (no CR posing as '-' through `| 0x20`).
+      if (c !== kc && !(kc >= 97 && c === kc - 32)) break;
+    }
+    if (i === n) return key;
+  }
+  return undefined;
 }
 
 /** Lower-case registry key of a header name; compact forms map to the full name ('v' -> 'via'). */

@@ -75,6 +75,29 @@ export function readQuoted(s: string, i: number, out: QuotedOut): number {
   return -1;
 }
 
+/**
+ * Validates a quoted-string whose opening DQUOTE is at `i` by the rules of readQuoted, without decoding it.
+ * Returns the index after the closing quote, or -1.
+ */
+export function skipQuoted(s: string, i: number, end: number = s.length): number {
+  const len = end;
+  let j = i + 1;
+  while (j < len) {
+    const c = s.charCodeAt(j);
+    if (c === CH_DQUOTE) return j + 1;
+    if (c === CH_BACKSLASH) {
+      if (j + 1 >= len) return -1;
+      const n = s.charCodeAt(j + 1);
+      if (n === 10 || n === 13 || n > 0x7f) return -1;
+      j += 2;
+      continue;
+    }
+    if (c === 10 || c === 13) return -1;
+    j++;
+  }
+  return -1;
+}
+
 /** Writes `value` as a quoted-string, escaping '"', '\' and control characters (RFC 3261 §25.1 quoted-pair). */
 export function quote(value: string): string {
   let needs = false;
@@ -100,6 +123,39 @@ function isParamValueChar(c: number): boolean {
   // gen-value = token / host / quoted-string; host adds ':' '[' ']' (IPv6). RFC 5118 §4.5: received may hold
   // a bare IPv6 address, hence ':'.
   return inClass(TOKEN, c) || c === 58 || c === 91 || c === 93;
+}
+
+/** isParamValueChar as a table, for the scanners. */
+const PARAMVAL = new Uint8Array(256);
+for (let c = 0; c < 256; c++) PARAMVAL[c] = isParamValueChar(c) ? 1 : 0;
+
+/** skipWs bounded by `end`. */
+export function skipWsTo(s: string, i: number, end: number): number {
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c !== CH_SP && c !== CH_HT) break;
+    i++;
+  }
+  return i;
+}
+
+/** scanToken bounded by `end`. */
+export function scanTokenTo(s: string, i: number, end: number): number {
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c >= 256 || TOKEN[c] !== 1) break;
+    i++;
+  }
+  return i;
+}
+
+/** String.prototype.trim's whitespace (ECMA-262 WhiteSpace and LineTerminator), so ranges trim like strings do. */
+export function isJsSpace(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f ||
+    c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
 }
 
 const scratch: QuotedOut = { value: '' };
@@ -135,6 +191,86 @@ export function parseGenericParams(s: string, i: number, out: Map<string, string
       }
     } else {
       out.set(name, null);
+    }
+  }
+}
+
+/** ParamWatch slot value: the parameter is absent. */
+export const PARAM_ABSENT = -1;
+/** ParamWatch slot value: the parameter is present without a value (a flag, e.g. `;rport`). */
+export const PARAM_FLAG = -2;
+
+/**
+ * The parameters scanParams reports: for each watched (lower-case) name, the value range of its last occurrence
+ * (the one a Map built by parseGenericParams would keep). `start[k]` is PARAM_ABSENT, PARAM_FLAG, or the offset of
+ * the value (quoted values include their quotes), `end[k]` its end.
+ */
+export class ParamWatch {
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+
+  constructor(readonly names: readonly string[]) {
+    this.start = new Int32Array(names.length);
+    this.end = new Int32Array(names.length);
+  }
+}
+
+/** Index of the watched name equal (ASCII case-insensitively) to the token s[start, end), or -1. */
+function watchedSlot(w: ParamWatch, s: string, start: number, end: number): number {
+  const names = w.names;
+  const n = end - start;
+  const c0 = s.charCodeAt(start) | 0x20;
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k];
+    if (name.length !== n || name.charCodeAt(0) !== c0) continue;
+    let i = 1;
+    // Token characters only: `| 0x20` lower-cases letters and maps nothing else onto a letter.
+    while (i < n && (s.charCodeAt(start + i) | 0x20) === name.charCodeAt(i)) i++;
+    if (i === n) return k;
+  }
+  return -1;
+}
+
+/**
+ * parseGenericParams over s[i, end) without the Map: the same grammar and stop rules, accepting exactly the same
+ * input, but only the watched parameters are reported (in `watch`). Allocates nothing.
+ */
+export function scanParams(s: string, i: number, end: number, watch: ParamWatch): number {
+  const ws = watch.start;
+  for (let k = 0; k < ws.length; k++) ws[k] = PARAM_ABSENT;
+  for (;;) {
+    i = skipWsTo(s, i, end);
+    if (i >= end || s.charCodeAt(i) !== CH_SEMI) return i;
+    i = skipWsTo(s, i + 1, end);
+    const nameEnd = scanTokenTo(s, i, end);
+    if (nameEnd === i) return -1;
+    const slot = watchedSlot(watch, s, i, nameEnd);
+    i = skipWsTo(s, nameEnd, end);
+    let vs = PARAM_FLAG;
+    let ve = 0;
+    if (i < end && s.charCodeAt(i) === CH_EQ) {
+      i = skipWsTo(s, i + 1, end);
+      if (i < end && s.charCodeAt(i) === CH_DQUOTE) {
+        const qe = skipQuoted(s, i, end);
+        if (qe < 0) return -1;
+        vs = i;
+        ve = qe;
+        i = qe;
+      } else {
+        const start = i;
+        while (i < end) {
+          const c = s.charCodeAt(i);
+          if (c >= 256 || PARAMVAL[c] !== 1) break;
+          i++;
+        }
+        if (i === start) return -1;
+        vs = start;
+        ve = i;
+      }
+    }
+    if (slot >= 0) {
+      ws[slot] = vs;
+      watch.end[slot] = ve;
     }
   }
 }

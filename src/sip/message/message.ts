@@ -16,12 +16,14 @@ import { parseNameAddr, parseNameAddrList } from './name-addr';
 import type { NameAddr } from './name-addr';
 import { isValidCallId, parseCSeq, parseMaxForwards } from './scalar-headers';
 import type { CSeq } from './scalar-headers';
-import { formatUri } from './uri';
+import { formatUri, parseUri } from './uri';
 import type { SipUri } from './uri';
-import { parseVia } from './via';
+import { parseTopVia, parseVia } from './via';
 import type { Via } from './via';
 
 const EMPTY_BODY = Buffer.alloc(0);
+/** Placeholder handed to the constructor by _fromParsed, replaced at once (the URI is built on first access). */
+const PENDING_URI: SipUri = { scheme: '', host: '', params: new Map(), headers: new Map() };
 // RFC 3261 §7.3.1: LWS (folding) is equivalent to a single SP.
 const FOLD_RE = /[ \t]*\r?\n[ \t]+/g;
 
@@ -34,7 +36,7 @@ export class HeaderField {
   constructor(
     /** Registry key: lower-case full name ('via' for 'v'). */
     readonly key: string,
-    /** Name as written on the wire or given to the API. */
+    /** Name as given to the API or, for a parsed unknown header, as written; a parsed known header holds its key. */
     readonly name: string,
     public value: string | undefined,
     readonly start: number,
@@ -58,8 +60,14 @@ export abstract class SipMessage {
   _rawEnd = 0;
   /** @internal False once anything changed: serialize() then writes the canonical form. */
   _pristine: boolean;
+  /** @internal Canonical bytes from the last serialize() and the start line they were written with. */
+  private _wire: Buffer | undefined = undefined;
+  private _wireStartLine = '';
 
-  private _body: Buffer;
+  /** @internal Undefined for a parsed message until first access: then a view of _src[_bodyStart, _rawEnd). */
+  _body: Buffer | undefined;
+  /** @internal */
+  _bodyStart = 0;
 
   // Typed caches; `undefined` = not computed yet.
   /** @internal */ _vias: Via[] | undefined = undefined;
@@ -68,6 +76,12 @@ export abstract class SipMessage {
   /** @internal */ _callId: string | undefined = undefined;
   /** @internal */ _cseq: CSeq | undefined = undefined;
   /** @internal -1 = absent */ _maxForwards: number | undefined = undefined;
+  // What the parser's checks learned without building typed values; null = unknown (compute from the typed value).
+  /** @internal Every Via field passed the parser's check, so the top via-parm may be parsed alone. */ _viaChecked = false;
+  /** @internal */ _topBranch: string | undefined | null = null;
+  /** @internal */ _fromTag: string | undefined | null = null;
+  /** @internal */ _toTag: string | undefined | null = null;
+  private _topVia: Via | undefined = undefined;
   private _contacts: NameAddr[] | undefined = undefined;
   private _contactStar = false;
   private _routes: NameAddr[] | undefined = undefined;
@@ -82,12 +96,18 @@ export abstract class SipMessage {
 
   /** Raw bytes of the body, binary-safe. For a parsed message it is a view into the received buffer. */
   get body(): Buffer {
-    return this._body;
+    let b = this._body;
+    if (b === undefined) {
+      const start = this._bodyStart;
+      b = this._body = start >= this._rawEnd ? EMPTY_BODY : (this._src as Buffer).subarray(start, this._rawEnd);
+    }
+    return b;
   }
 
   set body(b: Buffer) {
     this._body = b;
     this._pristine = false;
+    this._wire = undefined;
   }
 
   /** @internal Decoded (unfolded, trimmed) value of a field. */
@@ -199,15 +219,21 @@ export abstract class SipMessage {
   /** @internal Drops the typed cache of `key` and marks the message modified. */
   _changed(key: string): void {
     this._pristine = false;
+    this._wire = undefined;
     switch (key) {
       case 'via':
         this._vias = undefined;
+        this._topVia = undefined;
+        this._viaChecked = false;
+        this._topBranch = null;
         break;
       case 'from':
         this._from = undefined;
+        this._fromTag = null;
         break;
       case 'to':
         this._to = undefined;
+        this._toTag = null;
         break;
       case 'call-id':
         this._callId = undefined;
@@ -235,6 +261,17 @@ export abstract class SipMessage {
 
   /** Top Via. Throws SipHeaderError if missing or malformed. */
   get via(): Via {
+    if (this._vias === undefined && this._viaChecked) {
+      // Every Via was validated by the parser: the top one can be built without building the others.
+      let top = this._topVia;
+      if (top === undefined) {
+        const f = this._firstField('via');
+        top = f === undefined ? undefined : parseTopVia(this._valueOf(f));
+        if (top === undefined) throw new SipHeaderError('SIP_HEADER_MALFORMED', 'Via');
+        this._topVia = top;
+      }
+      return top;
+    }
     const vias = this.vias;
     if (vias.length === 0) throw new SipHeaderError('SIP_HEADER_MISSING', 'Via');
     return vias[0];
@@ -251,6 +288,8 @@ export abstract class SipMessage {
         if (parsed === undefined) throw new SipHeaderError('SIP_HEADER_MALFORMED', 'Via');
         for (const p of parsed) v.push(p);
       }
+      // The top Via already handed out stays the same object.
+      if (this._topVia !== undefined && v.length > 0) v[0] = this._topVia;
       this._vias = v;
     }
     return v;
@@ -258,7 +297,16 @@ export abstract class SipMessage {
 
   /** Top Via branch, when present. */
   get branch(): string | undefined {
+    const b = this._topBranch;
+    if (b !== null && this._vias === undefined && this._topVia === undefined) return b;
     return this.via.branch;
+  }
+
+  /** @internal First field with that key. */
+  _firstField(key: string): HeaderField | undefined {
+    const fields = this._fields;
+    for (let i = 0; i < fields.length; i++) if (fields[i].key === key) return fields[i];
+    return undefined;
   }
 
   get from(): NameAddr {
@@ -272,10 +320,14 @@ export abstract class SipMessage {
   }
 
   get fromTag(): string | undefined {
+    const t = this._fromTag;
+    if (t !== null && this._from === undefined) return t;
     return this.from.params.get('tag') ?? undefined;
   }
 
   get toTag(): string | undefined {
+    const t = this._toTag;
+    if (t !== null && this._to === undefined) return t;
     return this.to.params.get('tag') ?? undefined;
   }
 
@@ -391,8 +443,14 @@ export abstract class SipMessage {
     if (this._pristine && this._src !== undefined && !this._startChanged()) {
       return this._src.subarray(this._rawStart, this._rawEnd);
     }
+    // A response's canonical form is cached until it changes through the API (headers, body, start line), so the
+    // transport and the server transaction retaining its bytes share one serialization. Requests are not cached:
+    // a client transaction keeps its request object for up to 64*T1 and would keep the bytes too.
+    const startLine = this._startLine();
+    const cached = this._wire;
+    if (cached !== undefined && startLine === this._wireStartLine) return cached;
     const parts: Buffer[] = [];
-    let text = this._startLine() + '\r\n';
+    let text = startLine + '\r\n';
     const src = this._src;
     for (const f of this._fields) {
       if (f.key === 'content-length') continue;
@@ -406,10 +464,38 @@ export abstract class SipMessage {
         text += name + ': ' + this._valueOf(f) + '\r\n';
       }
     }
-    text += 'Content-Length: ' + this._body.length + '\r\n\r\n';
+    const body = this.body;
+    text += 'Content-Length: ' + body.length + '\r\n\r\n';
     parts.push(Buffer.from(text, 'utf8'));
-    if (this._body.length > 0) parts.push(this._body);
-    return Buffer.concat(parts);
+    if (body.length > 0) parts.push(body);
+    const wire = Buffer.concat(parts);
+    if (!this.isRequest) {
+      this._wire = wire;
+      this._wireStartLine = startLine;
+    }
+    return wire;
+  }
+
+  /**
+   * The message exactly as received, as a latin1 string (one character per byte, so `Buffer.from(text, 'latin1')`
+   * gives the bytes back), when it is unchanged since parsing; undefined otherwise. A compact form to retain
+   * (one flat string; the parser's own text is reused when it covers exactly the message).
+   */
+  receivedText(): string | undefined {
+    const src = this._src;
+    if (!this._pristine || src === undefined || this._startChanged()) return undefined;
+    const text = this._text;
+    if (text !== undefined && this._rawStart === 0 && this._rawEnd === text.length) return text;
+    return src.toString('latin1', this._rawStart, this._rawEnd);
+  }
+
+  /**
+   * serialize() as a latin1 string (one character per byte): the compact form in which to retain a message's wire
+   * bytes, `Buffer.from(text, 'latin1')` giving them back.
+   */
+  serializeLatin1(): string {
+    const wire = this.serialize();
+    return wire.toString('latin1');
   }
 
   /** serialize() as a string (UTF-8), for logs and tests. */
@@ -424,16 +510,21 @@ function newField(key: string, name: string, value: string): HeaderField {
   return new HeaderField(key, name, clean, -1, -1, false);
 }
 
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];
+
 /** @internal Builds a field list from [name, value] pairs. */
 export function fieldsFrom(headers: ReadonlyArray<readonly [string, string]>): HeaderField[] {
-  return headers.map(([n, v]) => newField(headerKey(n), n, v));
+  const out: HeaderField[] = [];
+  for (let i = 0; i < headers.length; i++) out.push(newField(headerKey(headers[i][0]), headers[i][0], headers[i][1]));
+  return out;
 }
 
 export class SipRequest extends SipMessage {
   readonly isRequest = true as const;
   /** Method, case-sensitive (RFC 3261 §7.1). */
   method: string;
-  private _uri: SipUri;
+  /** Undefined for a parsed request until first access: the parser validates the Request-URI without building it. */
+  private _uri: SipUri | undefined;
   /** @internal Request-URI text as received. */
   _uriText: string | undefined;
   /** @internal Canonical URI text at first access, to detect in-place changes. */
@@ -455,15 +546,18 @@ export class SipRequest extends SipMessage {
   /** @internal Used by the parser. */
   static _fromParsed(
     method: string,
-    uri: SipUri,
+    uri: SipUri | undefined,
     uriText: string,
     fields: HeaderField[],
-    body: Buffer,
+    bodyStart: number,
     src: Buffer,
     rawStart: number,
     rawEnd: number,
   ): SipRequest {
-    const r = new SipRequest(method, uri, [], body);
+    const r = new SipRequest(method, PENDING_URI, NO_HEADERS, EMPTY_BODY);
+    r._uri = uri;
+    r._body = undefined;
+    r._bodyStart = bodyStart;
     r._fields = fields;
     r._src = src;
     r._rawStart = rawStart;
@@ -476,8 +570,14 @@ export class SipRequest extends SipMessage {
 
   /** Request-URI. Changing it in place or assigning a new one is detected by serialize(). */
   get uri(): SipUri {
-    if (this._uriSnapshot === undefined && this._uriText !== undefined) this._uriSnapshot = formatUri(this._uri);
-    return this._uri;
+    let u = this._uri;
+    if (u === undefined) {
+      const text = this._uriText ?? '';
+      // A Request-URI the parser refused (SipParseError.request) reads as an empty URI keeping the text in `raw`.
+      u = this._uri = parseUri(text) ?? { scheme: '', host: '', params: new Map(), headers: new Map(), raw: text };
+    }
+    if (this._uriSnapshot === undefined && this._uriText !== undefined) this._uriSnapshot = formatUri(u);
+    return u;
   }
 
   set uri(u: SipUri) {
@@ -487,7 +587,7 @@ export class SipRequest extends SipMessage {
   }
 
   private _uriChanged(): boolean {
-    return this._uriSnapshot !== undefined && formatUri(this._uri) !== this._uriSnapshot;
+    return this._uriSnapshot !== undefined && this._uri !== undefined && formatUri(this._uri) !== this._uriSnapshot;
   }
 
   protected _startChanged(): boolean {
@@ -496,7 +596,7 @@ export class SipRequest extends SipMessage {
 
   protected _startLine(): string {
     // Keep the Request-URI exactly as received unless it changed (escaping choices survive a header edit).
-    const uriText = this._uriText !== undefined && !this._uriChanged() ? this._uriText : formatUri(this._uri);
+    const uriText = this._uriText !== undefined && !this._uriChanged() ? this._uriText : formatUri(this.uri);
     return `${this.method} ${uriText} SIP/2.0`;
   }
 }
@@ -523,12 +623,14 @@ export class SipResponse extends SipMessage {
     status: number,
     reason: string,
     fields: HeaderField[],
-    body: Buffer,
+    bodyStart: number,
     src: Buffer,
     rawStart: number,
     rawEnd: number,
   ): SipResponse {
-    const r = new SipResponse(status, reason, [], body);
+    const r = new SipResponse(status, reason, NO_HEADERS, EMPTY_BODY);
+    r._body = undefined;
+    r._bodyStart = bodyStart;
     r._fields = fields;
     r._src = src;
     r._rawStart = rawStart;

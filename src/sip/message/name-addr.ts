@@ -3,9 +3,9 @@
  *   ( name-addr / addr-spec ) *( SEMI generic-param ),  name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
  */
 import { CH_HT, CH_SP, TOKEN, inClass } from './char-class';
-import { formatParams, parseGenericParams, quote, readQuoted, skipWs, splitTopLevel, trimEnd } from './lexer';
+import { ParamWatch, formatParams, parseGenericParams, quote, readQuoted, scanParams, skipQuoted, skipWs, skipWsTo, splitTopLevel, trimEnd } from './lexer';
 import type { QuotedOut } from './lexer';
-import { formatUri, parseUri } from './uri';
+import { URI_INVALID, checkUri, formatUri, parseUri } from './uri';
 import type { SipUri } from './uri';
 
 export interface NameAddr {
@@ -69,6 +69,58 @@ export function parseNameAddr(text: string): NameAddr | undefined {
   const na: NameAddr = { uri, params };
   if (displayName !== undefined) na.displayName = displayName;
   return na;
+}
+
+const TAG_WATCH = new ParamWatch(['tag']);
+
+/** What checkNameAddr reports: the tag parameter as `params.get('tag') ?? undefined` would give it. */
+export interface NameAddrCheck {
+  tag: string | undefined;
+}
+
+/**
+ * Validates the name-addr / addr-spec with header parameters in s[start,end) exactly as parseNameAddr does (same
+ * verdicts) without building the URI or the parameter map, and reports the tag. The parser's hot path for From and
+ * To: it runs on the received text, no slice per header.
+ */
+export function checkNameAddr(s: string, start: number, end: number, out: NameAddrCheck): boolean {
+  let i = skipWsTo(s, start, end);
+  if (i >= end) return false;
+  let c = s.charCodeAt(i);
+  if (c === 34) {
+    const qe = skipQuoted(s, i, end);
+    if (qe < 0) return false;
+    i = skipWsTo(s, qe, end);
+    if (i >= end || s.charCodeAt(i) !== 60) return false;
+  } else if (c !== 60) {
+    let j = i;
+    while (j < end) {
+      c = s.charCodeAt(j);
+      if (!inClass(TOKEN, c) && c !== CH_SP && c !== CH_HT) break;
+      j++;
+    }
+    if (j < end && s.charCodeAt(j) === 60) i = j;
+  }
+  if (i < end && s.charCodeAt(i) === 60) {
+    const close = s.indexOf('>', i + 1);
+    if (close < 0 || close >= end || checkUri(s, i + 1, close) === URI_INVALID) return false;
+    i = close + 1;
+  } else {
+    let j = i;
+    while (j < end && s.charCodeAt(j) !== 59) j++;
+    const specEnd = trimEnd(s, i, j);
+    for (let k = i; k < specEnd; k++) {
+      const ck = s.charCodeAt(k);
+      if (ck === 63 || ck === 44) return false; // RFC 3261 §20.10: such an addr-spec must be in <>
+    }
+    if (checkUri(s, i, specEnd) === URI_INVALID) return false;
+    i = j;
+  }
+  const w = TAG_WATCH;
+  i = scanParams(s, i, end, w);
+  if (i < 0 || skipWsTo(s, i, end) !== end) return false;
+  out.tag = w.start[0] >= 0 ? s.slice(w.start[0], w.end[0]) : undefined;
+  return true;
 }
 
 /** Parses a comma-separated list of name-addr values (Contact, Route, Record-Route); undefined if any is bad. */

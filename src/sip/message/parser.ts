@@ -14,15 +14,15 @@ import { isAscii } from 'node:buffer';
 import { CH_COLON, CH_CR, CH_HT, CH_LF, CH_SP, TOKEN } from './char-class';
 import { SipParseError, SipParseErrorCode } from './errors';
 import type { SipParseErrorCodeValue } from './errors';
-import { headerKey } from './header-names';
+import { headerKey, matchKnownHeaderAt } from './header-names';
 import { splitTopLevel } from './lexer';
 import { HeaderField, SipRequest, SipResponse } from './message';
-import { parseNameAddr } from './name-addr';
-import { isValidCallId, parseCSeq, parseContentLength, parseMaxForwards } from './scalar-headers';
-import { parseUri } from './uri';
-import type { SipUri } from './uri';
-import { parseVia } from './via';
-import type { Via } from './via';
+import { checkNameAddr } from './name-addr';
+import type { NameAddrCheck } from './name-addr';
+import { isValidCallIdAt, parseCSeq, parseContentLengthAt, parseMaxForwardsAt } from './scalar-headers';
+import { URI_INVALID, URI_VALID_WITH_HEADERS, checkUri } from './uri';
+import { checkVia, parseVia } from './via';
+import type { ViaCheck } from './via';
 
 export interface ParseOptions {
   /**
@@ -122,7 +122,6 @@ function parse(buf: Buffer, opts: ParseOptions | undefined): ParseResult {
 
   let isRequest: boolean;
   let method = '';
-  let uri: SipUri | undefined;
   let uriText = '';
   let status = 0;
   let reason = '';
@@ -166,10 +165,11 @@ function parse(buf: Buffer, opts: ParseOptions | undefined): ParseResult {
     } else if (!isV20(s, ue + 1, le)) {
       startError = new SipParseError(E.BAD_VERSION, 'unsupported SIP version', ue + 1);
     } else {
-      uri = parseUri(uriText);
-      if (uri === undefined) {
+      // Validated here, built on first access to `uri` (most requests are routed on headers alone).
+      const verdict = checkUri(s, us, ue);
+      if (verdict === URI_INVALID) {
         startError = new SipParseError(E.BAD_REQUEST_URI, 'malformed Request-URI', us);
-      } else if ((uri.scheme === 'sip' || uri.scheme === 'sips') && uri.headers.size > 0) {
+      } else if (verdict === URI_VALID_WITH_HEADERS) {
         // RFC 3261 §19.1.1 (table 1): headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
         startError = new SipParseError(E.BAD_REQUEST_URI, 'Request-URI carries URI headers', us);
       }
@@ -207,8 +207,20 @@ function parse(buf: Buffer, opts: ParseOptions | undefined): ParseResult {
       pos = nl + 1;
       continue;
     }
-    let i = pos;
-    while (i < le && TOKEN[s.charCodeAt(i) & 0xff] === 1) i++;
+    // Known names (any case, compact forms) resolve from the text; only unknown names are scanned, sliced and
+    // lower-cased.
+    const known = matchKnownHeaderAt(s, pos, le);
+    let name: string;
+    let key: string;
+    let i: number;
+    if (known !== undefined) {
+      name = key = known;
+      i = isWsByte(s.charCodeAt(pos + 1)) || s.charCodeAt(pos + 1) === CH_COLON ? pos + 1 : pos + known.length;
+    } else {
+      i = pos;
+      while (i < le && TOKEN[s.charCodeAt(i) & 0xff] === 1) i++;
+      name = key = '';
+    }
     const ne = i;
     while (i < le && isWsByte(s.charCodeAt(i))) i++;
     if (ne === pos || i >= le || s.charCodeAt(i) !== CH_COLON) {
@@ -221,8 +233,11 @@ function parse(buf: Buffer, opts: ParseOptions | undefined): ParseResult {
     let ve = le;
     while (ve > i && isWsByte(s.charCodeAt(ve - 1))) ve--;
     if (fields.length >= maxHeaders) return fail(E.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, pos);
-    const name = s.slice(pos, ne);
-    last = new HeaderField(headerKey(name), name, undefined, i, ve, false);
+    if (known === undefined) {
+      name = s.slice(pos, ne);
+      key = headerKey(name);
+    }
+    last = new HeaderField(key, name, undefined, i, ve, false);
     fields.push(last);
     pos = nl + 1;
   }
@@ -230,9 +245,10 @@ function parse(buf: Buffer, opts: ParseOptions | undefined): ParseResult {
   // ---- body framing (RFC 3261 §18.3, §20.14) ----
   let contentLength = -1;
   let clError: SipParseError | undefined;
-  for (const f of fields) {
+  for (let k = 0; k < fields.length; k++) {
+    const f = fields[k];
     if (f.key !== 'content-length') continue;
-    const v = parseContentLength(s.slice(f.start, f.end));
+    const v = parseContentLengthAt(s, f.start, f.end);
     if (v < 0) {
       clError ??= new SipParseError(E.CONTENT_LENGTH, 'malformed Content-Length', f.start, 'Content-Length');
     } else if (contentLength >= 0 && v !== contentLength) {
@@ -252,22 +268,22 @@ function parse(buf: Buffer, opts: ParseOptions | undefined): ParseResult {
         : new SipParseError(E.INCOMPLETE, `body has ${available} of ${contentLength} bytes`, len, 'Content-Length');
     } else bodyEnd = bodyStart + contentLength;
   }
-  const body = buf.subarray(bodyStart, bodyEnd);
-  // Values are latin1 slices of `s` when the header section is pure ASCII (the norm), else UTF-8 decodes.
-  const ascii = isAscii(buf.subarray(rawStart, bodyStart));
+  // Values are latin1 slices of `s` when the header section is pure ASCII (the norm), else UTF-8 decodes. The whole
+  // buffer is tested first (no view to allocate); only a non-ASCII body makes the header section be tested alone.
+  const ascii = isAscii(buf) || isAscii(buf.subarray(rawStart, bodyStart));
 
   const msg: SipRequest | SipResponse = isRequest
     ? SipRequest._fromParsed(
         method,
-        uri ?? { scheme: '', host: '', params: new Map(), headers: new Map(), raw: uriText },
+        undefined,
         uriText,
         fields,
-        body,
+        bodyStart,
         buf,
         rawStart,
         bodyEnd,
       )
-    : SipResponse._fromParsed(status, reason, fields, body, buf, rawStart, bodyEnd);
+    : SipResponse._fromParsed(status, reason, fields, bodyStart, buf, rawStart, bodyEnd);
   if (ascii) msg._text = s;
 
   const error = startError ?? validate(msg, fields) ?? clError;
@@ -289,7 +305,34 @@ function hasReadableTopVia(msg: SipRequest, fields: HeaderField[]): boolean {
   return false;
 }
 
-/** Checks the essential headers in a fixed order and caches their typed values. */
+const RANGE = { start: 0, end: 0 };
+
+/**
+ * The string a field's value can be checked in, without slicing it: the message text with RANGE set to the value's
+ * offsets, or (folded or non-ASCII header section) the decoded value with RANGE covering it.
+ */
+function textOf(msg: SipRequest | SipResponse, f: HeaderField): string {
+  const text = msg._text;
+  if (text !== undefined && !f.folded) {
+    RANGE.start = f.start;
+    RANGE.end = f.end;
+    return text;
+  }
+  const v = msg._valueOf(f);
+  RANGE.start = 0;
+  RANGE.end = v.length;
+  return v;
+}
+
+// Result slots of the essential-header checks, reused (the parser is synchronous and not re-entrant).
+const VIA_CHECK: ViaCheck = { branch: undefined };
+const NA_CHECK: NameAddrCheck = { tag: undefined };
+
+/**
+ * Checks the essential headers in a fixed order. Via, From and To are validated by scanners that accept exactly
+ * what their full parsers accept but build nothing: only the top branch and the tags are kept, and the typed
+ * values are built on first access. Call-ID, CSeq and Max-Forwards are cheap and cached at once.
+ */
 function validate(msg: SipRequest | SipResponse, fields: HeaderField[]): SipParseError | undefined {
   let from: HeaderField | undefined;
   let to: HeaderField | undefined;
@@ -298,20 +341,21 @@ function validate(msg: SipRequest | SipResponse, fields: HeaderField[]): SipPars
   let maxFwd: HeaderField | undefined;
   let dup: string | undefined;
   let dupOffset = 0;
-  let vias: Via[] | undefined;
+  let sawVia = false;
+  let topBranch: string | undefined;
   let viaError: SipParseError | undefined;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
     switch (f.key) {
       case 'via': {
         if (viaError !== undefined) break;
-        const parsed = parseVia(msg._valueOf(f));
-        if (parsed === undefined) {
+        const v = textOf(msg, f);
+        if (!checkVia(v, RANGE.start, RANGE.end, sawVia ? undefined : VIA_CHECK)) {
           viaError = new SipParseError(E.BAD_HEADER, 'malformed Via', f.start, 'Via');
           break;
         }
-        if (vias === undefined) vias = parsed;
-        else for (const v of parsed) vias.push(v);
+        if (!sawVia) topBranch = VIA_CHECK.branch;
+        sawVia = true;
         break;
       }
       case 'from':
@@ -339,8 +383,9 @@ function validate(msg: SipRequest | SipResponse, fields: HeaderField[]): SipPars
     }
   }
   if (viaError !== undefined) return viaError;
-  if (vias === undefined) return new SipParseError(E.MISSING_HEADER, 'missing Via', 0, 'Via');
-  msg._vias = vias;
+  if (!sawVia) return new SipParseError(E.MISSING_HEADER, 'missing Via', 0, 'Via');
+  msg._viaChecked = true;
+  msg._topBranch = topBranch;
 
   // RFC 3261 §8.1.1: From, To, Call-ID, CSeq are mandatory; each appears once (RFC 4475 §3.3.8).
   if (from === undefined) return new SipParseError(E.MISSING_HEADER, 'missing From', 0, 'From');
@@ -349,16 +394,19 @@ function validate(msg: SipRequest | SipResponse, fields: HeaderField[]): SipPars
   if (cseq === undefined) return new SipParseError(E.MISSING_HEADER, 'missing CSeq', 0, 'CSeq');
   if (dup !== undefined) return new SipParseError(E.DUPLICATE_HEADER, `more than one ${dup}`, dupOffset, dup);
 
-  const fromNa = parseNameAddr(msg._valueOf(from));
-  if (fromNa === undefined) return new SipParseError(E.BAD_HEADER, 'malformed From', from.start, 'From');
-  const toNa = parseNameAddr(msg._valueOf(to));
-  if (toNa === undefined) return new SipParseError(E.BAD_HEADER, 'malformed To', to.start, 'To');
+  let v = textOf(msg, from);
+  if (!checkNameAddr(v, RANGE.start, RANGE.end, NA_CHECK)) return new SipParseError(E.BAD_HEADER, 'malformed From', from.start, 'From');
+  const fromTag = NA_CHECK.tag;
+  v = textOf(msg, to);
+  if (!checkNameAddr(v, RANGE.start, RANGE.end, NA_CHECK)) return new SipParseError(E.BAD_HEADER, 'malformed To', to.start, 'To');
+  const toTag = NA_CHECK.tag;
+  v = textOf(msg, callId);
+  if (!isValidCallIdAt(v, RANGE.start, RANGE.end)) return new SipParseError(E.BAD_HEADER, 'malformed Call-ID', callId.start, 'Call-ID');
   const cid = msg._valueOf(callId);
-  if (!isValidCallId(cid)) return new SipParseError(E.BAD_HEADER, 'malformed Call-ID', callId.start, 'Call-ID');
   const cs = parseCSeq(msg._valueOf(cseq));
   if (cs === undefined) return new SipParseError(E.BAD_HEADER, 'malformed CSeq', cseq.start, 'CSeq');
-  msg._from = fromNa;
-  msg._to = toNa;
+  msg._fromTag = fromTag;
+  msg._toTag = toTag;
   msg._callId = cid;
   msg._cseq = cs;
 
@@ -368,7 +416,8 @@ function validate(msg: SipRequest | SipResponse, fields: HeaderField[]): SipPars
       return new SipParseError(E.CSEQ_MISMATCH, `CSeq method ${cs.method} differs from ${msg.method}`, cseq.start, 'CSeq');
     }
     if (maxFwd !== undefined) {
-      const mf = parseMaxForwards(msg._valueOf(maxFwd));
+      v = textOf(msg, maxFwd);
+      const mf = parseMaxForwardsAt(v, RANGE.start, RANGE.end);
       if (mf < 0) return new SipParseError(E.BAD_HEADER, 'malformed Max-Forwards', maxFwd.start, 'Max-Forwards');
       msg._maxForwards = mf;
     } else msg._maxForwards = -1;

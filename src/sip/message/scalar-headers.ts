@@ -1,6 +1,6 @@
 /** Single-valued essential headers: CSeq, Call-ID, Max-Forwards, Content-Length (RFC 3261 §20). */
 import { TOKEN, WORD, inClass } from './char-class';
-import { skipWs, trimEnd } from './lexer';
+import { skipWs, skipWsTo, trimEnd } from './lexer';
 
 export interface CSeq {
   seq: number;
@@ -34,13 +34,17 @@ export function parseCSeq(s: string): CSeq | undefined {
 
 /** callid = word [ "@" word ] (RFC 3261 §25.1). */
 export function isValidCallId(s: string): boolean {
-  const len = s.length;
-  if (len === 0) return false;
+  return isValidCallIdAt(s, 0, s.length);
+}
+
+/** isValidCallId on s[start,end). */
+export function isValidCallIdAt(s: string, start: number, end: number): boolean {
+  if (end <= start) return false;
   let at = -1;
-  for (let i = 0; i < len; i++) {
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 64) {
-      if (at >= 0 || i === 0 || i === len - 1) return false;
+      if (at >= 0 || i === start || i === end - 1) return false;
       at = i;
     } else if (c >= 256 || WORD[c] !== 1) return false;
   }
@@ -59,9 +63,19 @@ export function parseContentLength(s: string): number {
   return parseBoundedInt(s, 0x7fffffff);
 }
 
-function parseBoundedInt(s: string, max: number): number {
-  const start = skipWs(s, 0);
-  const end = trimEnd(s, start, s.length);
+/** parseMaxForwards on s[start,end). */
+export function parseMaxForwardsAt(s: string, start: number, end: number): number {
+  return parseBoundedInt(s, 255, start, end);
+}
+
+/** parseContentLength on s[start,end). */
+export function parseContentLengthAt(s: string, start: number, end: number): number {
+  return parseBoundedInt(s, 0x7fffffff, start, end);
+}
+
+function parseBoundedInt(s: string, max: number, from = 0, to = s.length): number {
+  const start = skipWsTo(s, from, to);
+  const end = trimEnd(s, start, to);
   if (end === start) return -1;
   let v = 0;
   for (let i = start; i < end; i++) {

@@ -71,6 +71,21 @@ function unescapeChecked(s: string, start: number, end: number, table: Uint8Arra
   return Buffer.from(bytes).toString('utf8');
 }
 
+/** unescapeChecked's validity test alone: s[start,end) is `table` chars and %HH escapes (empty is valid). */
+function checkEscaped(s: string, start: number, end: number, table: Uint8Array): boolean {
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37) {
+      if (i + 2 >= end) return false;
+      if (!inClass(HEX, s.charCodeAt(i + 1)) || !inClass(HEX, s.charCodeAt(i + 2))) return false;
+      i += 2;
+    } else if (c >= 256 || table[c] !== 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
 const HEXCHARS = '0123456789ABCDEF';
 
 /** %-escapes every octet of `s` (as UTF-8) that is not in `table`. */
@@ -179,6 +194,40 @@ export function parseHost(s: string, start: number, end: number): string | undef
   }
   if (!isHostname(s, start, end)) return undefined;
   return s.slice(start, end).toLowerCase();
+}
+
+/** True when parseHost would accept s[start,end). */
+function isHost(s: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  if (s.charCodeAt(start) === 91) return s.charCodeAt(end - 1) === 93 && isIpv6(s, start + 1, end - 1);
+  return isHostname(s, start, end);
+}
+
+/** True when parseHostPort would accept s[start,end); allocates nothing. */
+export function checkHostPort(s: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  let hostEnd: number;
+  if (s.charCodeAt(start) === 91) {
+    const close = s.indexOf(']', start);
+    if (close < 0 || close >= end) return false;
+    hostEnd = close + 1;
+    if (!isHost(s, start, hostEnd)) return false;
+  } else {
+    // One pass: find the ':' and check the hostname before it (isHostname's rules: HOSTCHAR, no empty label).
+    hostEnd = start;
+    let prev = 46;
+    while (hostEnd < end) {
+      const c = s.charCodeAt(hostEnd);
+      if (c === 58) break;
+      if (c >= 256 || HOSTCHAR[c] !== 1 || (c === 46 && prev === 46)) return false;
+      prev = c;
+      hostEnd++;
+    }
+    if (hostEnd === start) return false;
+  }
+  if (hostEnd === end) return true;
+  if (s.charCodeAt(hostEnd) !== 58) return false;
+  return parsePort(s, hostEnd + 1, end) >= 0;
 }
 
 /** Parses `host [":" port]` in s[start,end); stores into uri. Returns false when invalid. */
@@ -341,6 +390,120 @@ export function parseUri(text: string): SipUri | undefined {
   if (scheme === 'tel') return parseTelUri(text, colon + 1);
   if (colon + 1 >= text.length || !allInClass(URIC, text, colon + 1)) return undefined;
   return { scheme, host: '', params: new Map(), headers: new Map(), raw: text };
+}
+
+/** checkUri: the URI is malformed. */
+export const URI_INVALID = -1;
+/** checkUri: a well-formed URI. */
+export const URI_VALID = 0;
+/** checkUri: a well-formed sip/sips URI that carries headers ('?...', not allowed in a Request-URI). */
+export const URI_VALID_WITH_HEADERS = 1;
+
+/**
+ * Validates the URI s[start,end) exactly as parseUri would (same grammar, same verdicts) without building it: the
+ * parser checks the Request-URI, From and To this way and builds the SipUri only on first access. Returns
+ * URI_INVALID, URI_VALID or URI_VALID_WITH_HEADERS.
+ */
+export function checkUri(s: string, start: number, end: number): number {
+  const colon = s.indexOf(':', start);
+  if (colon <= start || colon >= end) return URI_INVALID;
+  const c0 = s.charCodeAt(start);
+  if (!((c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122))) return URI_INVALID;
+  for (let i = start + 1; i < colon; i++) if (!inClass(SCHEME, s.charCodeAt(i))) return URI_INVALID;
+  const n = colon - start;
+  const c1 = s.charCodeAt(start + 1) | 0x20;
+  const c2 = s.charCodeAt(start + 2) | 0x20;
+  if (n >= 3 && n <= 4 && (c0 | 0x20) === 0x73 && c1 === 0x69 && c2 === 0x70 && (n === 3 || (s.charCodeAt(start + 3) | 0x20) === 0x73)) {
+    return checkSipUri(s, colon + 1, end); // sip / sips
+  }
+  if (n === 3 && (c0 | 0x20) === 0x74 && c1 === 0x65 && c2 === 0x6c) return checkTelUri(s, colon + 1, end);
+  if (colon + 1 >= end || !allInClass(URIC, s, colon + 1, end)) return URI_INVALID;
+  return URI_VALID;
+}
+
+/** parseSipUri's grammar over s[i,end), without building the URI. */
+function checkSipUri(s: string, i: number, end: number): number {
+  // The first '@' ends the userinfo (parseSipUri); the first ':' before it starts the password.
+  let at = -1;
+  let colon = -1;
+  for (let j = i; j < end; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 64) {
+      at = j;
+      break;
+    }
+    if (c === 58 && colon < 0) colon = j;
+  }
+  if (at >= 0) {
+    const userEnd = colon >= 0 ? colon : at;
+    if (userEnd === i || !checkEscaped(s, i, userEnd, USER)) return URI_INVALID;
+    if (colon >= 0 && colon + 1 !== at && !checkEscaped(s, colon + 1, at, PASSWORD)) return URI_INVALID;
+    i = at + 1;
+  }
+  let hpEnd = i;
+  if (i < end && s.charCodeAt(i) === 91) {
+    const close = s.indexOf(']', i);
+    if (close < 0 || close >= end) return URI_INVALID;
+    hpEnd = close + 1;
+  }
+  while (hpEnd < end) {
+    const c = s.charCodeAt(hpEnd);
+    if (c === 59 || c === 63) break;
+    hpEnd++;
+  }
+  if (!checkHostPort(s, i, hpEnd)) return URI_INVALID;
+  i = hpEnd;
+  while (i < end && s.charCodeAt(i) === 59) {
+    const ps = i + 1;
+    let pe = ps;
+    let eq = -1;
+    while (pe < end) {
+      const c = s.charCodeAt(pe);
+      if (c === 59 || c === 63) break;
+      if (c === 61 && eq < 0) eq = pe;
+      pe++;
+    }
+    if (!checkEscaped(s, ps, eq >= 0 ? eq : pe, PARAMCHAR)) return URI_INVALID;
+    if (eq >= 0 && eq + 1 !== pe && !checkEscaped(s, eq + 1, pe, PARAMCHAR)) return URI_INVALID;
+    i = pe;
+  }
+  if (i < end && s.charCodeAt(i) === 63) {
+    i++;
+    while (i <= end) {
+      let he = i;
+      let eq = -1;
+      while (he < end && s.charCodeAt(he) !== 38) {
+        if (s.charCodeAt(he) === 61 && eq < 0) eq = he;
+        he++;
+      }
+      if (eq < 0 || !checkEscaped(s, i, eq, HNVCHAR)) return URI_INVALID;
+      if (eq + 1 !== he && !checkEscaped(s, eq + 1, he, HNVCHAR)) return URI_INVALID;
+      i = he + 1;
+      if (he >= end) break;
+    }
+    return URI_VALID_WITH_HEADERS;
+  }
+  return i < end ? URI_INVALID : URI_VALID;
+}
+
+/** parseTelUri's grammar over s[rest,end), without building the URI. */
+function checkTelUri(s: string, rest: number, end: number): number {
+  if (!allInClass(TELCHAR, s, rest, end)) return URI_INVALID;
+  let numEnd = s.indexOf(';', rest);
+  if (numEnd < 0 || numEnd > end) numEnd = end;
+  if (numEnd === rest || !checkEscaped(s, rest, numEnd, TELCHAR)) return URI_INVALID;
+  let i = numEnd;
+  while (i < end) {
+    const ps = i + 1;
+    let pe = s.indexOf(';', ps);
+    if (pe < 0 || pe > end) pe = end;
+    const eq = s.indexOf('=', ps);
+    const nameEnd = eq >= 0 && eq < pe ? eq : pe;
+    if (nameEnd === ps || !checkEscaped(s, ps, nameEnd, TELCHAR)) return URI_INVALID;
+    if (nameEnd !== pe && !checkEscaped(s, nameEnd + 1, pe, TELCHAR)) return URI_INVALID;
+    i = pe;
+  }
+  return URI_VALID;
 }
 
 /** Writes a URI in canonical form, %-escaping where RFC 3261 §25.1 requires. */

@@ -4,8 +4,8 @@
  *   sent-protocol = protocol-name SLASH protocol-version SLASH transport   (SLASH = SWS "/" SWS)
  */
 import { DIGIT, allInClass } from './char-class';
-import { parseGenericParams, scanToken, skipWs, splitTopLevel } from './lexer';
-import { parseHostPort } from './uri';
+import { PARAM_FLAG, ParamWatch, isJsSpace, parseGenericParams, scanParams, scanToken, scanTokenTo, skipWs, skipWsTo, splitTopLevel } from './lexer';
+import { checkHostPort, parseHostPort } from './uri';
 
 export type SipTransportName = 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS' | 'SCTP';
 
@@ -121,6 +121,137 @@ export function parseVia(text: string): Via[] | undefined {
     out.push(v);
   }
   return out;
+}
+
+// Slots of VIA_WATCH: the via-params whose values parseOneVia checks.
+const W_BRANCH = 0;
+const W_RECEIVED = 1;
+const W_RPORT = 2;
+const W_MADDR = 3;
+const W_TTL = 4;
+const VIA_WATCH = new ParamWatch(['branch', 'received', 'rport', 'maddr', 'ttl']);
+
+/** Value of the decimal digits s[start,end), or -1 unless the range is 1..maxDigits DIGITs. */
+function digitsValue(s: string, start: number, end: number, maxDigits: number): number {
+  if (!allInClass(DIGIT, s, start, end) || end - start > maxDigits) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) v = v * 10 + (s.charCodeAt(i) - 48);
+  return v;
+}
+
+/**
+ * parseOneVia's grammar over s[start,end) without building the Via (same verdicts); on success, when `out` is
+ * given, stores the branch value there.
+ */
+function checkOneVia(s: string, start: number, end: number, out: ViaCheck | undefined): boolean {
+  let i = skipWsTo(s, start, end);
+  let e = scanTokenTo(s, i, end);
+  if (e === i) return false;
+  i = skipWsTo(s, e, end);
+  if (i >= end || s.charCodeAt(i) !== 47) return false;
+  i = skipWsTo(s, i + 1, end);
+  e = scanTokenTo(s, i, end);
+  if (e === i) return false;
+  i = skipWsTo(s, e, end);
+  if (i >= end || s.charCodeAt(i) !== 47) return false;
+  i = skipWsTo(s, i + 1, end);
+  e = scanTokenTo(s, i, end);
+  if (e === i) return false;
+  i = skipWsTo(s, e, end);
+  if (i === e) return false; // LWS is mandatory between sent-protocol and sent-by
+  let hostEnd = i;
+  if (i < end && s.charCodeAt(i) === 91) {
+    hostEnd = s.indexOf(']', i);
+    if (hostEnd < 0 || hostEnd >= end) return false;
+    hostEnd++;
+  } else {
+    while (hostEnd < end) {
+      const c = s.charCodeAt(hostEnd);
+      if (c === 58 || c === 59 || c === 32 || c === 9) break;
+      hostEnd++;
+    }
+  }
+  let j = skipWsTo(s, hostEnd, end);
+  let sentByEnd = hostEnd;
+  if (j < end && s.charCodeAt(j) === 58) {
+    j = skipWsTo(s, j + 1, end);
+    let pe = j;
+    while (pe < end && s.charCodeAt(pe) >= 48 && s.charCodeAt(pe) <= 57) pe++;
+    if (pe === j) return false;
+    sentByEnd = pe;
+  }
+  if (sentByEnd === hostEnd || s.charCodeAt(hostEnd) === 58) {
+    if (!checkHostPort(s, i, sentByEnd)) return false;
+  } else {
+    const sentBy = s.slice(i, hostEnd) + ':' + s.slice(j, sentByEnd);
+    if (!checkHostPort(sentBy, 0, sentBy.length)) return false;
+  }
+  const w = VIA_WATCH;
+  const pend = scanParams(s, sentByEnd, end, w);
+  if (pend < 0 || skipWsTo(s, pend, end) !== end) return false;
+  const ws = w.start;
+  const we = w.end;
+  // RFC 3261 §20.42 / §25.1: branch, received, maddr and ttl need a value; rport (RFC 3581) may be a flag.
+  if (ws[W_BRANCH] === PARAM_FLAG || ws[W_RECEIVED] === PARAM_FLAG || ws[W_MADDR] === PARAM_FLAG || ws[W_TTL] === PARAM_FLAG) {
+    return false;
+  }
+  if (ws[W_RPORT] >= 0) {
+    const v = digitsValue(s, ws[W_RPORT], we[W_RPORT], 5);
+    if (v < 0 || v > 65535) return false;
+  }
+  if (ws[W_TTL] >= 0) {
+    const v = digitsValue(s, ws[W_TTL], we[W_TTL], 3);
+    if (v < 0 || v > 255) return false;
+  }
+  if (out !== undefined) out.branch = ws[W_BRANCH] >= 0 ? s.slice(ws[W_BRANCH], we[W_BRANCH]) : undefined;
+  return true;
+}
+
+/** What checkVia reports about the first via-parm of the value. */
+export interface ViaCheck {
+  branch: string | undefined;
+}
+
+/** checkOneVia on the part s[start,end) trimmed the way String.prototype.trim trims (as splitTopLevel does). */
+function checkPart(s: string, start: number, end: number, out: ViaCheck | undefined): boolean {
+  while (start < end && isJsSpace(s.charCodeAt(start))) start++;
+  while (end > start && isJsSpace(s.charCodeAt(end - 1))) end--;
+  return checkOneVia(s, start, end, out);
+}
+
+/**
+ * Validates the Via header value s[start,end) exactly as parseVia does (same verdicts: the same top-level comma
+ * split, the same grammar) without building Via objects or parameter maps; when `top` is given, stores the branch
+ * of the first via-parm there. The parser's hot path: it runs on the received text, no slice per header.
+ */
+export function checkVia(s: string, start: number, end: number, top: ViaCheck | undefined): boolean {
+  const comma = s.indexOf(',', start);
+  if (comma < 0 || comma >= end) return checkPart(s, start, end, top);
+  // splitTopLevel's state machine: commas inside quoted strings or <...> do not split.
+  let ps = start;
+  let inQuote = false;
+  let inAngle = false;
+  let first = true;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) inAngle = true;
+    else if (c === 62) inAngle = false;
+    else if (c === 44 && !inAngle) {
+      if (!checkPart(s, ps, i, first ? top : undefined)) return false;
+      first = false;
+      ps = i + 1;
+    }
+  }
+  return checkPart(s, ps, end, first ? top : undefined);
+}
+
+/** Parses only the first via-parm of a Via header value (the top Via); undefined when it is malformed. */
+export function parseTopVia(text: string): Via | undefined {
+  return parseOneVia(splitTopLevel(text)[0]);
 }
 
 /**

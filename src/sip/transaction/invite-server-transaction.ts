@@ -91,6 +91,7 @@ export class InviteServerTransaction<T extends TransportTarget = TransportTarget
           this.startLongTimer('TIMER_H', 64 * this.host.timers.T1);
         }
         this.transmitResponse(res, false);
+        if (status >= 200) this.retainFinalWire();
         return;
       case 'Accepted':
         // RFC 6026 §8.7: "Any retransmission of the 2xx response passed from the TU to the transaction while in the
@@ -98,6 +99,7 @@ export class InviteServerTransaction<T extends TransportTarget = TransportTarget
         if (status >= 200 && status < 300) {
           this.lastFinal = res;
           this.transmitResponse(res, true);
+          this.retainFinalWire();
           return;
         }
         throw this.invalid(res);
@@ -147,7 +149,7 @@ export class InviteServerTransaction<T extends TransportTarget = TransportTarget
       case 'Completed':
         // RFC 3261 §17.2.1: "while in the 'Completed' state, if a request retransmission is received, the server
         // SHOULD pass the response to the transport for retransmission."
-        if (this.lastFinal !== undefined) this.transmitResponse(this.lastFinal, true);
+        this.retransmitFinal();
         return;
       default:
         // Confirmed, and Accepted (RFC 6026 §8.7: retransmitted INVITEs "MUST be absorbed ... MUST NOT be passed up").
@@ -163,9 +165,9 @@ export class InviteServerTransaction<T extends TransportTarget = TransportTarget
       case 'TIMER_G':
         // RFC 3261 §17.2.1: "the response is passed to the transport layer once more for retransmission, and timer G
         // is set to fire in MIN(2*T1, T2) seconds", doubling up to T2.
-        if (this.st !== 'Completed' || this.lastFinal === undefined) return;
+        if (this.st !== 'Completed') return;
         this.startShortTimer('TIMER_G', Math.min(this.interval * 2, this.host.timers.T2));
-        this.transmitResponse(this.lastFinal, true);
+        this.retransmitFinal();
         return;
       case 'TIMER_H':
         // RFC 3261 §17.2.1: "If timer H fires while in the 'Completed' state, it implies that the ACK was never

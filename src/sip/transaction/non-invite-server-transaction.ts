@@ -80,6 +80,7 @@ export class NonInviteServerTransaction<T extends TransportTarget = TransportTar
     if (!this.reliable) this.startLongTimer('TIMER_J', 64 * this.host.timers.T1);
     this.transmitResponse(res, false);
     if (this.reliable) this.terminate();
+    else this.retainFinalWire();
   }
 
   receiveRequest(_req: SipRequest, _source: T): void {
@@ -93,7 +94,7 @@ export class NonInviteServerTransaction<T extends TransportTarget = TransportTar
       case 'Completed':
         // RFC 3261 §17.2.2: "While in the 'Completed' state, the server transaction MUST pass the final response to
         // the transport layer for retransmission whenever a retransmission of the request is received."
-        if (this.lastFinal !== undefined) this.transmitResponse(this.lastFinal, true);
+        this.retransmitFinal();
         return;
       default:
         // Trying: "any further request retransmissions are discarded".

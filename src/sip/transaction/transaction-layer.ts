@@ -287,8 +287,7 @@ export class TransactionLayer<T extends TransportTarget = TransportTarget> {
     let tx = toTag === undefined ? undefined : this.servers.get(legacyServerTransactionKey(ack, 'INVITE', toTag));
     if (tx === undefined) tx = this.servers.get(legacyServerTransactionKey(ack, 'INVITE', undefined));
     if (tx === undefined) return undefined;
-    const sent = tx.lastResponse;
-    return sent !== undefined && sent.status >= 200 && sent.toTag === toTag ? tx : undefined;
+    return tx.finalStatus >= 200 && tx.finalToTag === toTag ? tx : undefined;
   }
 
   private transmit(tx: Transaction<T>, msg: SipRequest | SipResponse, target: T): void {
@@ -300,7 +299,8 @@ export class TransactionLayer<T extends TransportTarget = TransportTarget> {
       queueMicrotask(() => tx.transportFailed(err));
       return;
     }
-    if (result !== undefined && result !== null && typeof result.then === 'function') result.then(undefined, tx.sendRejected);
+    // A closure per asynchronous send rather than one bound handler kept by every transaction for its lifetime.
+    if (result !== undefined && result !== null && typeof result.then === 'function') result.then(undefined, (err: unknown) => tx.transportFailed(err));
   }
 
   private removed(tx: Transaction<T>): void {

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../util';
-import type { SipRequest, SipResponse } from '../message';
+import { parseMessage, type SipRequest, type SipResponse } from '../message';
 import type { SipTimerName, TimerConfig } from './timer-config';
 import type { TimerWheel, WheelEntry } from './timer-wheel';
 import type { TransactionStats } from './transaction-stats';
@@ -40,8 +40,6 @@ export abstract class Transaction<T extends TransportTarget = TransportTarget> i
   abstract readonly kind: TransactionKind;
   /** Key in the layer's transaction map (RFC 3261 §17.1.3 / §17.2.3 matching). */
   readonly key: string;
-  /** The request that created the transaction. */
-  readonly request: SipRequest;
   /** RFC 3261 §17: timers A/E/G run and D/I/J/K wait only on unreliable transports. */
   readonly reliable: boolean;
 
@@ -57,21 +55,45 @@ export abstract class Transaction<T extends TransportTarget = TransportTarget> i
   private shortTimer: SipTimerName | undefined;
   /** Current interval of the retransmission timer (doubles per RFC 3261 §17.1.1.2 / §17.1.2.2 / §17.2.1). */
   protected interval = 0;
-  private readonly shortFired = (): void => {
-    this.shortHandle = undefined;
-    const name = this.shortTimer;
-    this.shortTimer = undefined;
-    if (name !== undefined && this.st !== 'Terminated') this.onTimer(name);
-  };
-  /** @internal one bound handler per transaction for asynchronous send rejections. */
-  readonly sendRejected = (err: unknown): void => this.transportFailed(err);
+  /** Bound on first use: a transaction that never runs a short timer (most non-INVITE servers) never pays for it. */
+  private shortFired: (() => void) | undefined = undefined;
+  /** The request, or undefined once only its text is retained (see `retainRequestText`). */
+  private req: SipRequest | undefined;
+  private reqText: string | undefined = undefined;
 
   protected constructor(host: TransactionHost<T>, key: string, request: SipRequest, reliable: boolean, initial: TransactionState) {
     this.host = host;
     this.key = key;
-    this.request = request;
+    this.req = request;
     this.reliable = reliable;
     this.st = initial;
+  }
+
+  /**
+   * The request that created the transaction. Once a server transaction has sent its final response it keeps the
+   * request as received text only, and this parses it again on each access: a fresh, equal object (read it, do not
+   * keep it for identity).
+   */
+  get request(): SipRequest {
+    const r = this.req;
+    if (r !== undefined) return r;
+    const parsed = parseMessage(Buffer.from(this.reqText as string, 'latin1'), { datagram: true });
+    // The text is bytes that parsed before, unchanged: parsing them again cannot fail.
+    if (!parsed.ok || !parsed.msg.isRequest) throw new Error('retained request text no longer parses');
+    return parsed.msg;
+  }
+
+  /**
+   * Drop the parsed request, keeping the bytes it was received as (one flat string; usually the parser's own text).
+   * Only an unmodified parsed request is dropped: anything else stays as it is.
+   */
+  protected retainRequestText(): void {
+    const r = this.req;
+    if (r === undefined) return;
+    const text = r.receivedText();
+    if (text === undefined) return;
+    this.reqText = text;
+    this.req = undefined;
   }
 
   /** Current state. */
@@ -137,7 +159,14 @@ export abstract class Transaction<T extends TransportTarget = TransportTarget> i
     if (this.shortHandle !== undefined) this.host.clock.clearTimeout(this.shortHandle);
     this.shortTimer = name;
     this.interval = ms;
-    this.shortHandle = this.host.clock.setTimeout(this.shortFired, ms);
+    this.shortHandle = this.host.clock.setTimeout((this.shortFired ??= () => this.onShortTimer()), ms);
+  }
+
+  private onShortTimer(): void {
+    this.shortHandle = undefined;
+    const name = this.shortTimer;
+    this.shortTimer = undefined;
+    if (name !== undefined && this.st !== 'Terminated') this.onTimer(name);
   }
 
   protected stopShortTimer(): void {

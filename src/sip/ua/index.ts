@@ -7,3 +7,4 @@ export * from './user-agent';
 export * from './uac';
 export * from './refer';
 export * from './client-invite-session';
+export * from './ingress-guard';

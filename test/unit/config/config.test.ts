@@ -52,7 +52,7 @@ describe('loadConfig defaults', () => {
       allowedCidrs: [],
       logMessages: false,
     });
-    expect(c.routing).toEqual({ defaultRoute: 'ai', testNumber: undefined });
+    expect(c.routing).toEqual({ defaultRoute: 'ai', testNumber: undefined, answerDelayMs: 0, blockedStatus: 603, ringMode: 'ringback' });
     expect(c.rtp).toEqual({ portMin: 10000, portMax: 20000, timeoutS: 60 });
     expect(c.database).toEqual({ url: undefined, poolMax: 10, dataDir: './data' });
     expect(c.api).toMatchObject({ port: 8000, bindAddress: '0.0.0.0', allowedCidrs: [], trustProxy: false, metricsEnabled: true, jwtSecretKey: undefined });
@@ -100,7 +100,7 @@ describe('loadConfig defaults', () => {
       { address: '2001:db8::', prefix: 32, family: 6 },
       { address: '198.51.100.4', prefix: 32, family: 4 },
     ]);
-    expect(c.routing).toEqual({ defaultRoute: 'answer', testNumber: '+15550001111' });
+    expect(c.routing).toEqual({ defaultRoute: 'answer', testNumber: '+15550001111', answerDelayMs: 0, blockedStatus: 603, ringMode: 'ringback' });
     expect(c.database.url).toBe('postgresql://sip:secret@db:5432/sip');
     expect(c.ai.platformUrl).toBe('wss://ai.example.com/ws/voice');
     expect(c.ai.protocol).toBe('twilio');
@@ -186,7 +186,7 @@ describe('loadConfig validation names the variable', () => {
 
     it('accepts a JWT public key file instead of a secret in production', () => {
       writeFileSync(join(dir, 'jwt.pem'), 'pub');
-      const c = load({ NODE_ENV: 'production', SIP_TRANSPORTS: 'udp,tcp', JWT_PUBLIC_KEY_FILE: join(dir, 'jwt.pem') });
+      const c = load({ NODE_ENV: 'production', SIP_TRANSPORTS: 'udp,tcp', JWT_PUBLIC_KEY_FILE: join(dir, 'jwt.pem'), TRUNK_SECRET_KEY: 't'.repeat(32) });
       expect(c.api.jwtPublicKeyFile).toBe(join(dir, 'jwt.pem'));
     });
   });
@@ -207,7 +207,7 @@ describe('production rules', () => {
   });
 
   it('starts with a 32-character secret', () => {
-    const c = load({ ...prod, JWT_SECRET_KEY: STRONG_SECRET });
+    const c = load({ ...prod, JWT_SECRET_KEY: STRONG_SECRET, TRUNK_SECRET_KEY: 't'.repeat(32) });
     expect(c.isProduction).toBe(true);
     expect(c.api.jwtSecretKey).toBe(STRONG_SECRET);
   });

@@ -1,0 +1,30 @@
+export {
+  QUEUE_STRATEGIES,
+  queueDefinitionSchema,
+  queueExitActionSchema,
+  queueFromRecord,
+  queuePriorityRuleSchema,
+  queueTargetSchema,
+  queueToRecord,
+  resolvePriority,
+  type QueueCaller,
+  type QueueDefinition,
+  type QueueDefinitionInput,
+  type QueueExitAction,
+  type QueueParseResult,
+  type QueuePriorityRule,
+  type QueueTarget,
+  type StoredQueue,
+} from './queue-definition';
+export { QueueTargetPool, type RingPlan } from './queue-target-pool';
+export {
+  QueueDefinitionError,
+  QueueService,
+  type QueueAnnouncement,
+  type QueueDispatch,
+  type QueueJoinResult,
+  type QueueServiceEvents,
+  type QueueServiceOptions,
+  type QueueStore,
+  type QueueWatchHandlers,
+} from './queue-service';
