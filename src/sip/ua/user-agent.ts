@@ -18,7 +18,7 @@ import {
   type ServerTransaction,
   type TransactionUser,
 } from '../transaction';
-import type { MessageSource, TransportProtocol } from '../transport';
+import { shouldUseStream, type MessageSource, type TransportProtocol } from '../transport';
 import { checkRequest } from './request-checks';
 import { InviteSession, type SessionHost } from './invite-session';
 import { ServerInviteSession, type ResponseOptions } from './server-invite-session';
@@ -467,6 +467,30 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
   /** Send a request outside any transaction we track for a dialog (OPTIONS pings, MESSAGE, REGISTER, INVITE). */
   sendRequest(req: SipRequest, target: SipTarget, handlers: ClientTransactionHandlers<SipTarget>): ClientTransaction<SipTarget> {
     if (!req.hasHeader('Via')) req.prependHeader('Via', this.viaFor(target.transport));
+    return this.dispatch(req, target, handlers);
+  }
+
+  /**
+   * RFC 3261 §18.1.1: a request larger than 1300 bytes (path MTU 1500 minus 200) that would go over UDP goes over TCP
+   * instead when we listen on TCP, with its top Via rewritten to say so. A request whose Via already says TCP (a CANCEL
+   * built from such an INVITE, §9.1) follows it.
+   */
+  private dispatch(req: SipRequest, target: SipTarget, handlers: ClientTransactionHandlers<SipTarget>): ClientTransaction<SipTarget> {
+    const tcpPort = this.opts.ports.TCP;
+    if (target.transport === 'UDP' && tcpPort !== undefined) {
+      const vias = req.getHeaders('Via');
+      const top = vias[0] ?? '';
+      if (/^SIP\/2\.0\/TCP\s/i.test(top)) {
+        target = { ...target, transport: 'TCP' };
+      } else if (shouldUseStream(req.serialize().length)) {
+        const udpPort = this.opts.ports.UDP ?? 5060;
+        vias[0] = top
+          .replace(/^SIP\/2\.0\/UDP(\s+)/i, 'SIP/2.0/TCP$1')
+          .replace(`${this.opts.publicHost}:${udpPort}`, `${this.opts.publicHost}:${tcpPort}`);
+        req.setHeader('Via', vias);
+        target = { ...target, transport: 'TCP' };
+      }
+    }
     return this.transactions.sendRequest(req, target, handlers);
   }
 
@@ -474,11 +498,11 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
     const uri = this.nextHopUri(dialog, req.uri);
     const literal = uriTargetIfLiteral(uri);
     if (literal) {
-      this.transactions.sendRequest(req, literal, handlers);
+      this.dispatch(req, literal, handlers);
       return;
     }
     resolveUriTarget(uri)
-      .then((target) => this.transactions.sendRequest(req, target, handlers))
+      .then((target) => this.dispatch(req, target, handlers))
       .catch((err: Error) => this.log.warn({ err, callId: req.callId }, 'cannot resolve in-dialog target'));
   }
 
