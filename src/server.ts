@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { createLogger, createMetrics, HealthChecker, type Logger, type Metrics } from './observability';
 import { openDatabase, migrate, type Database } from './store';
 import { SipTransportLayer, type TransportPorts, type TransportProtocol } from './sip/transport';
-import { SipUserAgent, type ServerInviteSession } from './sip/ua';
+import { IngressGuard, SipUserAgent, type ServerInviteSession } from './sip/ua';
 import { RtpPortPool } from './rtp';
 import { CallManager, CallStorePg, findMusicOnHold, WebhookNotifier } from './call';
 import { MediaEngine, type MediaSession } from './media';
@@ -13,6 +13,7 @@ import { createApi, JwtVerifier } from './api';
 import { ConfigError } from './config';
 import { createRepositories, SecretCipher } from './store';
 import { systemClock } from './util';
+import { SipSmsSender, SmsService, gatewayRoute, trunkRoute } from './sms';
 
 // The object graph of one server instance, built in dependency order (DESIGN.md "Wiring in one place").
 // main.ts reads the configuration and signals; tests start the same graph in-process on ephemeral ports.
@@ -99,7 +100,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       hooks: {
         message: (direction, method, status) => metrics.sip.message(direction, method, status),
         parseError: (_code, source) => metrics.sip.parseError(source.transport.toLowerCase() as 'udp' | 'tcp' | 'tls'),
+        dropped: (reason) => metrics.sip.dropped(reason),
       },
+      // SIP_ALLOWED_CIDRS and the per-source flood detector (Kamailio pike's idea) run before parsing.
+      ingress: new IngressGuard({
+        clock: systemClock,
+        allowedCidrs: sip.allowedCidrs,
+        floodMaxRequests: sip.flood.maxRequests,
+        floodWindowMs: sip.flood.windowS * 1000,
+        banMs: sip.flood.banS * 1000,
+        logger: sipLog,
+      }),
     });
     uaHolder.ua = ua;
     cleanups.push(() => ua.close(Math.min(config.shutdownGraceS * 1000, 5000)));
@@ -140,6 +151,36 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics.calls.setActiveSource(() => calls.size);
     ua.onInvite = (session: ServerInviteSession) => calls.handleInvite(session);
 
+    // SMS: SIP MESSAGE out through the gateway or the trunks (durable queue, retries), MESSAGE in from trunks.
+    // The repositories (trunk passwords decrypted with TRUNK_SECRET_KEY) serve the SMS routes and the API alike.
+    const trunkSecret = SecretCipher.forTrunks(config.api.trunkSecretKey);
+    if (trunkSecret.insecure) {
+      logger.warn('TRUNK_SECRET_KEY is not set: trunk passwords are encrypted with the public development key; set it before storing real credentials');
+    }
+    const repositories = createRepositories(db, { secretCipher: trunkSecret.cipher });
+    const smsConfig = config.sms;
+    const smsRoute =
+      smsConfig.gatewayUri !== undefined
+        ? gatewayRoute(
+            smsConfig.gatewayUri,
+            sip.publicAddress,
+            smsConfig.gatewayUsername !== undefined ? { username: smsConfig.gatewayUsername, password: smsConfig.gatewayPassword ?? '' } : undefined,
+          )
+        : trunkRoute(repositories.trunks, sip.publicAddress);
+    const sms = new SmsService({
+      repositories,
+      sender: new SipSmsSender({ requester: ua, route: smsRoute }),
+      instanceId: config.cluster.instanceId,
+      retry: { maxAttempts: smsConfig.maxAttempts },
+      segmentOutbound: smsConfig.segmenting,
+      metrics: metrics.sms,
+      logger: logger.child({ component: 'sms' }),
+    });
+    // Registered before the API listens; stopped before the UA and the database close (cleanups run in reverse).
+    cleanups.push(() => sms.close());
+    ua.handle('MESSAGE', sms.handleInbound);
+    sms.startWorker();
+
     // 4. HTTP API.
     const health = new HealthChecker();
     health.register('database', async () => {
@@ -148,11 +189,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     health.register('sip', () => ({ status: transport.ports.udp || transport.ports.tcp ? 'ok' : 'down', detail: JSON.stringify(transport.ports) }));
     const apiLog = logger.child({ component: 'api' });
-    const trunkSecret = SecretCipher.forTrunks(config.api.trunkSecretKey);
-    if (trunkSecret.insecure) {
-      apiLog.warn('TRUNK_SECRET_KEY is not set: trunk passwords are encrypted with the public development key; set it before storing real credentials');
-    }
-    const repositories = createRepositories(db, { secretCipher: trunkSecret.cipher });
     let verifier: JwtVerifier | undefined;
     if (config.api.jwtSecretKey !== undefined || config.api.jwtPublicKeyFile !== undefined) {
       try {
@@ -186,6 +222,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         rateLimit: config.api.rateLimit,
       },
       repositories,
+      sms,
       listeners: () => ({
         sip: { address: sip.bindAddress, publicAddress: sip.publicAddress, udp: transport.ports.udp, tcp: transport.ports.tcp, tls: transport.ports.tls },
         api: { address: config.api.bindAddress, port: apiAddress.port },

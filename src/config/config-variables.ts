@@ -32,7 +32,7 @@ export const CONFIG_VARIABLES = [
   { name: 'SIP_MAX_MESSAGE_BYTES', default: '65535', description: 'Largest SIP message accepted on any transport (bytes).' },
   { name: 'SIP_TCP_IDLE_TIMEOUT_S', default: '300', description: 'Close TCP/TLS connections idle this long (s).' },
   { name: 'SIP_ALLOWED_CIDRS', description: 'Comma-separated CIDRs allowed to send SIP (trunk provider ranges). Empty = any source.' },
-  { name: 'SIP_FLOOD_MAX_REQUESTS', default: '100', description: 'Flood detector (like Kamailio pike): SIP requests one source IP may send per SIP_FLOOD_WINDOW_S before it is banned. 0 = off.' },
+  { name: 'SIP_FLOOD_MAX_REQUESTS', default: '2000', description: 'Flood detector (like Kamailio pike): SIP requests one source IP may send per SIP_FLOOD_WINDOW_S before it is banned. 0 = off.' },
   { name: 'SIP_FLOOD_WINDOW_S', default: '2', description: 'Sliding window of the SIP flood detector (s).' },
   { name: 'SIP_FLOOD_BAN_S', default: '60', description: 'How long a flooding source is ignored (s).' },
   { name: 'SIP_LOG_MESSAGES', default: 'false', description: 'Log every SIP message at debug level (true/false).' },
@@ -91,6 +91,12 @@ export const CONFIG_VARIABLES = [
   { name: 'AI_PROTOCOL', default: 'native', description: 'Bridge message format: native, twilio (Media Streams) or jambonz.' },
   { name: 'AI_CONNECT_TIMEOUT_MS', default: '3000', description: 'Give up connecting to the AI platform after this long (ms).' },
   { name: 'AI_RECONNECT_S', default: '10', description: 'During a call, keep trying to reconnect a dropped AI connection for this long (s).' },
+  // SMS
+  { name: 'SMS_GATEWAY_URI', description: 'SIP URI of the SMS gateway every outbound MESSAGE goes to (sip:gw.example.com:5060, sip:sms@gw.example.com;transport=tcp). Unset = through the stored SIP trunks (prefix match, priority).' },
+  { name: 'SMS_GATEWAY_USERNAME', description: 'Digest username answering 401/407 challenges of the SMS gateway.' },
+  { name: 'SMS_GATEWAY_PASSWORD', description: 'Digest password for the SMS gateway.' },
+  { name: 'SMS_SEGMENTING', default: 'false', description: 'Send a long text as one MESSAGE per SMS segment (X-SMS-Concat) instead of one MESSAGE with the whole text (true/false).' },
+  { name: 'SMS_MAX_ATTEMPTS', default: '5', description: 'Send attempts per outbound message (first one included) before it is marked failed; 408 and 5xx answers are retried with exponential backoff.' },
   // Accepted for compatibility with the original deployment files, without effect.
   { name: 'KAMAILIO_SHARED_MEMORY', description: 'Accepted and ignored (no Kamailio here; kept so old deployment files still start).' },
   { name: 'KAMAILIO_PKG_MEMORY', description: 'Accepted and ignored (no Kamailio here; kept so old deployment files still start).' },

@@ -27,6 +27,8 @@ export interface UaHooks {
   message?(direction: 'in' | 'out', method: string, status: number | undefined): void;
   /** A datagram/stream message could not be parsed. `answered`: a 4xx/5xx went back. */
   parseError?(code: string, source: { address: string; port: number; transport: string }, answered: boolean): void;
+  /** Input discarded before parsing: `acl` (source outside SIP_ALLOWED_CIDRS) or `flood` (a banned source). */
+  dropped?(reason: 'acl' | 'flood'): void;
   /** A request was refused by the UA core's own checks (RFC 3261 §8.2), with the status sent. */
   rejected?(method: string, status: number): void;
 }

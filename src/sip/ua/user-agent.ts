@@ -4,6 +4,7 @@ import {
   createResponse,
   formatVia,
   generateBranch,
+  generateTag,
   parseMessage,
   type SipParseError,
   type SipRequest,
@@ -45,6 +46,8 @@ export interface UserAgentOptions {
   product?: string;
   logger?: UaLogger;
   hooks?: UaHooks;
+  /** Source allow-list and flood detector consulted before parsing (see IngressGuard). */
+  ingress?: { check(sourceAddress: string, isRequest: boolean): 'accept' | 'deny' | 'drop' };
 }
 
 /** An out-of-dialog request (other than INVITE/CANCEL/ACK) handed to the application. */
@@ -205,8 +208,29 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
   /** Input from the transport layer: one complete message. Never throws. */
   receive(data: Buffer, source: MessageSource): void {
     if (this.closed) return;
+    let verdict: 'accept' | 'deny' | 'drop' = 'accept';
+    const ingress = this.opts.ingress;
+    if (ingress) {
+      // A response starts with "SIP/2.0 "; anything else is treated as a request for the allow-list and flood count.
+      const isRequest = !(data.length > 8 && data[0] === 0x53 && data[1] === 0x49 && data[2] === 0x50 && data[3] === 0x2f);
+      verdict = ingress.check(source.address, isRequest);
+      if (verdict === 'drop') {
+        this.hooks.dropped?.('flood');
+        return;
+      }
+    }
     const parsed = parseMessage(data, { datagram: source.transport === 'UDP', maxSize: this.opts.maxMessageSize });
     const target = targetOfSource(source);
+    if (verdict === 'deny') {
+      // Outside SIP_ALLOWED_CIDRS: 403 when the request can be answered (never an ACK), else silence.
+      this.hooks.dropped?.('acl');
+      if (parsed.ok && parsed.msg.isRequest && (parsed.msg as SipRequest).method !== 'ACK') {
+        const req = parsed.msg as SipRequest;
+        const rt = responseTargetOf(req.via, target);
+        if (rt) this.transmit(createResponse(req, 403, 'Forbidden (Source Not Allowed)', { toTag: generateTag() }), rt).catch(() => undefined);
+      }
+      return;
+    }
     if (!parsed.ok) {
       this.parseFailed(parsed.error, target);
       return;

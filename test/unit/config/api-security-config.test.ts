@@ -24,7 +24,7 @@ describe('API security configuration', () => {
       bodyLimitBytes: 65536,
       trunkSecretKey: undefined,
     });
-    expect(c.sip.flood).toEqual({ maxRequests: 100, windowS: 2, banS: 60 });
+    expect(c.sip.flood).toEqual({ maxRequests: 2000, windowS: 2, banS: 60 });
   });
 
   it('reads explicit values', () => {
