@@ -73,8 +73,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       idleTimeoutMs: sip.tcpIdleTimeoutS * 1000,
       maxMessageSize: sip.maxMessageBytes,
       onMessage: (data, source) => uaHolder.ua?.receive(data, source),
-      onDrop: (reason, source) => {
+      onDrop: (reason, source, head) => {
         metrics.sip.dropped(reason === 'oversize' ? 'too_large' : 'parse');
+        if (reason === 'oversize' && head) uaHolder.ua?.answerOversize(head, source);
         logger.debug({ reason, source: `${source.transport}:${source.address}:${source.port}` }, 'SIP input dropped');
       },
       onError: (err, context) => logger.warn({ err, context }, 'SIP transport error'),

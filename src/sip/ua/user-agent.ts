@@ -258,6 +258,24 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
     }
   }
 
+  /**
+   * A stream message larger than the limit (RFC 3261 §18.3, §21.4.11): the transport hands us its header section before
+   * it closes the connection; answer 413 on that connection when the request can be read, so the peer learns why.
+   */
+  answerOversize(head: Buffer, source: MessageSource): boolean {
+    const parsed = parseMessage(head, { datagram: true, maxSize: head.length + 1 });
+    const req = parsed.ok ? (parsed.msg.isRequest ? (parsed.msg as SipRequest) : undefined) : parsed.error.request;
+    if (!req || req.method === 'ACK') return false;
+    try {
+      const target = targetOfSource(source);
+      const res = createResponse(req, 413, 'Request Entity Too Large', { toTag: generateTag() });
+      this.transmit(res, responseTargetOf(req.via, target) ?? target).catch(() => undefined);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private parseFailed(error: SipParseError, source: SipTarget): void {
     const req = error.request;
     let answered = false;
