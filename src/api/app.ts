@@ -9,7 +9,7 @@ import type { JwtVerifier } from './jwt-verifier';
 import { buildOpenApiDocument } from './openapi';
 import { principalOf, requestContext, requestLog } from './request-context';
 import type { RouteDefinition } from './route-definition';
-import { numberRoutes, opsRoutes, smsRoutes, trunkRoutes, type ListenerInfo, type TrunkLiveState } from './routes';
+import { numberRoutes, opsRoutes, smsRoutes, trunkRoutes, type ListenerInfo, type SmsApi, type TrunkLiveState } from './routes';
 import { authenticate, clientIp, cors, ipAllowList, rateLimit, requireScope } from './security-middleware';
 import { TokenBucketLimiter } from './token-bucket-limiter';
 import { validateInput } from './validation';
@@ -53,6 +53,8 @@ export interface ApiDependencies {
   trunkState?: (id: string) => TrunkLiveState | undefined;
   onTrunksChanged?: (change: { kind: 'created' | 'updated' | 'deleted'; id: string }) => void;
   statusExtras?: () => Record<string, unknown>;
+  /** The SMS service behind /api/sms; absent = those routes answer 503 sms_unavailable. */
+  sms?: SmsApi;
   /** Routes of other components (call control), mounted and documented like ours. */
   extraRoutes?: readonly RouteDefinition[];
   /** Clock of the rate limiters. */
@@ -134,7 +136,7 @@ export function createApi(deps: ApiDependencies): ApiApp {
     }),
     ...numberRoutes({ numbers: repositories.numbers, blockedNumbers: repositories.blockedNumbers }),
     ...trunkRoutes({ trunks: repositories.trunks, trunkState: deps.trunkState, onTrunksChanged: deps.onTrunksChanged }),
-    ...smsRoutes(),
+    ...smsRoutes({ sms: deps.sms }),
     ...(deps.extraRoutes ?? []),
   ];
   openApi = buildOpenApiDocument(routes, {

@@ -7,4 +7,4 @@ export { principalOf, requestId, routeTemplate, UNMATCHED_ROUTE } from './reques
 export { API_AREAS, API_SCOPES, isApiScope, scopeAllows, scopesOfClaims, type ApiArea, type ApiScope } from './scopes';
 export { TokenBucketLimiter, type TakeResult, type TokenBucketOptions } from './token-bucket-limiter';
 export { validateInput, type InputLocation } from './validation';
-export { AUTH_RESPONSES, E164, e164Schema, errorSchema, type ListenerInfo, type TrunkLiveState } from './routes';
+export { AUTH_RESPONSES, E164, e164Schema, errorSchema, type ListenerInfo, type SmsApi, type TrunkLiveState } from './routes';

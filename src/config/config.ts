@@ -153,6 +153,18 @@ export interface AiConfig {
   readonly reconnectS: number;
 }
 
+/** SMS over SIP MESSAGE (RFC 3428): where outbound texts go and how hard we try. */
+export interface SmsConfig {
+  /** SIP URI of the SMS gateway; undefined = route through the stored trunks. */
+  readonly gatewayUri: string | undefined;
+  readonly gatewayUsername: string | undefined;
+  readonly gatewayPassword: string | undefined;
+  /** One MESSAGE per segment (X-SMS-Concat) instead of the whole text. */
+  readonly segmenting: boolean;
+  /** Attempts in total, first send included. */
+  readonly maxAttempts: number;
+}
+
 export interface MediaConfig {
   readonly recordingsDir: string;
   readonly mohDir: string;
@@ -180,6 +192,7 @@ export interface Config {
   readonly outbound: OutboundConfig;
   readonly trunks: TrunksConfig;
   readonly registrar: RegistrarConfig;
+  readonly sms: SmsConfig;
   readonly webhookSigningKey: string | undefined;
 }
 
@@ -432,6 +445,24 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     reconnectS: r.int('AI_RECONNECT_S', { min: 0, max: 3600 }),
   };
 
+  // SMS
+  const smsGatewayUri = r.optionalString('SMS_GATEWAY_URI');
+  // RFC 3261 §19.1.1: sip:[user@]host[:port][;params]; a user part addresses the gateway's own service.
+  if (smsGatewayUri !== undefined && !/^sips?:([^@\s]+@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(;[^\s?]*)?$/i.test(smsGatewayUri)) {
+    throw new ConfigError('SMS_GATEWAY_URI', `must be a SIP URI such as sip:gw.example.com:5060 or sip:sms@gw.example.com;transport=tcp, got "${smsGatewayUri}"`);
+  }
+  const smsGatewayUsername = r.optionalString('SMS_GATEWAY_USERNAME');
+  const smsGatewayPassword = r.optionalString('SMS_GATEWAY_PASSWORD');
+  if (smsGatewayPassword !== undefined && smsGatewayUsername === undefined) throw new ConfigError('SMS_GATEWAY_USERNAME', 'is required when SMS_GATEWAY_PASSWORD is set');
+  if (smsGatewayUsername !== undefined && smsGatewayUri === undefined) throw new ConfigError('SMS_GATEWAY_URI', 'is required when SMS_GATEWAY_USERNAME is set');
+  const sms: SmsConfig = {
+    gatewayUri: smsGatewayUri,
+    gatewayUsername: smsGatewayUsername,
+    gatewayPassword: smsGatewayPassword,
+    segmenting: r.bool('SMS_SEGMENTING'),
+    maxAttempts: r.int('SMS_MAX_ATTEMPTS', { min: 1, max: 100 }),
+  };
+
   const config: Config = {
     env: nodeEnv,
     isProduction,
@@ -451,6 +482,7 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     outbound: { proxy: outboundProxy, username: outboundUsername, password: outboundPassword },
     trunks,
     registrar,
+    sms,
     webhookSigningKey: r.optionalString('WEBHOOK_SIGNING_KEY'),
   };
   return deepFreeze(config);
@@ -486,6 +518,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ai: { ...config.ai, token: mask(config.ai.token) },
     outbound: { ...config.outbound, password: mask(config.outbound.password) },
     registrar: { ...config.registrar, secret: mask(config.registrar.secret) },
+    sms: { ...config.sms, gatewayPassword: mask(config.sms.gatewayPassword) },
     webhookSigningKey: mask(config.webhookSigningKey),
   };
 }

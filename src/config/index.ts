@@ -36,4 +36,5 @@ export {
   type SipConfig,
   type SipFloodConfig,
   type SipTransportName,
+  type SmsConfig,
 } from './config';

@@ -68,15 +68,22 @@ describe('operations endpoints', () => {
     });
   });
 
-  it.each([
-    ['POST', '/api/sms/send', { from_number: '+1234567890', to_number: '+0987654321', message: 'Hello from SIP server!' }],
-    ['GET', '/api/sms/history', undefined],
-    ['GET', '/api/sms/3f1c', undefined],
-  ])('%s %s answers 501, never a fake success', async (method, path, body) => {
-    const res = await call(t, method, path, { body });
-    expect(res.status).toBe(501);
-    expect(errorOf(res)).toMatchObject({ code: 'not_implemented' });
-    expect(errorOf(res).message).toContain('SMS');
+  it('the SMS routes are live: send queues (202), the message is listed and readable, an unknown id is 404', async () => {
+    const sent = await call(t, 'POST', '/api/sms/send', { body: { from_number: '+1234567890', to_number: '+0987654321', message: 'Hello from SIP server!' } });
+    expect(sent.status).toBe(202);
+    const { message_id } = sent.body as { message_id: string };
+    expect(sent.headers.get('location')).toBe(`/api/sms/${message_id}`);
+    const stored = await t.server.db.query('SELECT body FROM sms_messages WHERE id = $1', [message_id]);
+    expect(stored.rows).toEqual([{ body: 'Hello from SIP server!' }]);
+    const history = await call(t, 'GET', '/api/sms/history');
+    expect(history.status).toBe(200);
+    expect((history.body as { items: { message_id: string }[] }).items.map((m) => m.message_id)).toContain(message_id);
+    const one = await call(t, 'GET', `/api/sms/${message_id}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ message_id, direction: 'outbound', message: 'Hello from SIP server!' });
+    const unknown = await call(t, 'GET', '/api/sms/3f1c');
+    expect(unknown.status).toBe(404);
+    expect(errorOf(unknown)).toMatchObject({ code: 'not_found' });
   });
 
   it('GET /api/openapi.json is OpenAPI 3.1 and documents every mounted route', async () => {
