@@ -35,7 +35,7 @@ ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null; }
 pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END{ if(NR==0){print "NA";exit} i=int((p/100)*NR+0.5); if(i<1)i=1; if(i>NR)i=NR; print a[i]}'; }
 
-DEFAULT_ROUTE=answer SIP_PORT=$PORT API_PORT=$API SIP_BIND_ADDRESS=127.0.0.1 SIP_PUBLIC_ADDRESS=127.0.0.1 \
+DEFAULT_ROUTE=answer OPEN_INBOUND=true SIP_PORT=$PORT API_PORT=$API SIP_BIND_ADDRESS=127.0.0.1 SIP_PUBLIC_ADDRESS=127.0.0.1 \
   API_BIND_ADDRESS=127.0.0.1 SIP_TRANSPORTS=udp LOG_LEVEL=warn DATA_DIR="$SCRATCH/data" SIP_FLOOD_MAX_REQUESTS=0 \
   RTP_PORT_MIN=30000 RTP_PORT_MAX=39998 \
   node dist/main.js >"$SCRATCH/server.log" 2>&1 &

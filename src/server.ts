@@ -1,5 +1,5 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createLogger, createMetrics, HealthChecker, type Logger, type Metrics } from './observability';
@@ -7,13 +7,19 @@ import { openDatabase, migrate, type Database } from './store';
 import { SipTransportLayer, type TransportPorts, type TransportProtocol } from './sip/transport';
 import { IngressGuard, SipUserAgent, type ServerInviteSession } from './sip/ua';
 import { RtpPortPool } from './rtp';
-import { CallManager, CallStorePg, findMusicOnHold, WebhookNotifier } from './call';
+import { CallManager, CallStorePg, findMusicOnHold, WebhookNotifier, type CallControl } from './call';
+import { wireInteractive } from './interactive-wiring';
 import { MediaEngine, type MediaSession } from './media';
 import { createApi, JwtVerifier } from './api';
+import { CallEventStream, observeCallStore } from './api';
+import { AiBridge, AiCallApp } from './bridge';
 import { ConfigError } from './config';
-import { createRepositories, SecretCipher } from './store';
+import { blockListHas, cidrBlockList } from './config';
+import { createRepositories, SecretCipher, TrunkRepository } from './store';
 import { systemClock } from './util';
 import { SipSmsSender, SmsService, gatewayRoute, trunkRoute } from './sms';
+import { createTrunkServices, type TrunkRegistry } from './trunks';
+import { createRegistrar, type Registrar } from './registrar';
 
 // The object graph of one server instance, built in dependency order (DESIGN.md "Wiring in one place").
 // main.ts reads the configuration and signals; tests start the same graph in-process on ephemeral ports.
@@ -27,6 +33,12 @@ export interface RunningServer {
   readonly transport: SipTransportLayer;
   /** Call control: active calls, originate, hold, transfer (the CallControl service). */
   readonly calls: CallManager;
+  /** The `ai` route: AI sessions by call, Twilio CallSids, counters. */
+  readonly ai: AiCallApp;
+  /** SIP trunks: registrations, health, outbound routes, inbound identification. */
+  readonly trunks: TrunkRegistry;
+  /** The registrar for local SIP users and its location service. */
+  readonly registrar: Registrar;
   readonly sipPorts: TransportPorts;
   readonly apiPort: number;
   /** Graceful stop: refuse new work, end calls, close listeners and the database. Idempotent. */
@@ -63,6 +75,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const sip = config.sip;
     // The transport delivers to the UA, which needs the transport's bound ports: tie the knot through a holder.
     const uaHolder: { ua?: SipUserAgent } = {};
+    // The registrar is built after the transport; TCP/TLS connection closes reach it through this holder.
+    const registrarHolder: { registrar?: Registrar } = {};
     const wants = (t: string): boolean => sip.transports.includes(t as 'udp' | 'tcp' | 'tls');
     const tlsEnabled = wants('tls') && sip.tlsCertFile !== undefined && sip.tlsKeyFile !== undefined;
     const transport = new SipTransportLayer({
@@ -73,6 +87,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       idleTimeoutMs: sip.tcpIdleTimeoutS * 1000,
       maxMessageSize: sip.maxMessageBytes,
       onMessage: (data, source) => uaHolder.ua?.receive(data, source),
+      // Bindings that live on a closed TCP/TLS connection can no longer be reached (RFC 5626 §5.3).
+      onConnectionClose: (info) => {
+        registrarHolder.registrar?.connectionClosed(info.connectionId).catch((err: unknown) => logger.warn({ err }, 'cannot drop the bindings of a closed connection'));
+      },
       onDrop: (reason, source, head) => {
         metrics.sip.dropped(reason === 'oversize' ? 'too_large' : 'parse');
         if (reason === 'oversize' && head) uaHolder.ua?.answerOversize(head, source);
@@ -118,15 +136,36 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics.sip.setTransactionsSource(() => ua.transactions.size);
     metrics.sip.setDialogsSource(() => ua.dialogs.size);
 
+    // Trunks (outbound registration, OPTIONS health, route choice, inbound identification) and the registrar for
+    // local SIP users. Trunks close before the UA (cleanups run in reverse) so their de-registrations still leave.
+    const trunks = await createTrunkServices({
+      ua,
+      db: new TrunkRepository(db, SecretCipher.forTrunks(config.api.trunkSecretKey).cipher),
+      logger: logger.child({ component: 'trunks' }),
+      metrics,
+      config,
+    });
+    cleanups.push(() => trunks.close());
+    const registrar = createRegistrar({ db, config, logger: logger.child({ component: 'registrar' }) });
+    registrarHolder.registrar = registrar;
+    cleanups.push(() => registrar.close());
+    ua.handle('REGISTER', (req) => registrar.handleRegister(req));
+
     // 3. Media and call routing.
     const pool = new RtpPortPool({ min: config.rtp.portMin, max: config.rtp.portMax, host: sip.bindAddress });
     metrics.rtp.setPortsInUseSource(() => pool.allocated * 2);
     const media = new MediaEngine({ pool, clock: systemClock, mediaTimeoutMs: config.rtp.timeoutS * 1000 });
     cleanups.push(() => media.close());
     // Call control (B2BUA): routing, CDRs, webhooks. CDRs this instance left open in a crash are closed first.
-    const callStore = new CallStorePg(createRepositories(db), db);
+    // Live call events (/ws/events) follow each call from its CDR insert on: the store is observed, not changed.
+    const liveEvents = new CallEventStream();
+    const callStore = observeCallStore(new CallStorePg(createRepositories(db), db), (start) => {
+      const live = calls.call(start.callId);
+      if (live) liveEvents.followCall(live);
+    });
     const webhooks = new WebhookNotifier({ signingKey: config.webhookSigningKey, logger: logger.child({ component: 'webhook' }) });
     cleanups.push(() => webhooks.close());
+    const mediaHooks: { opened?: (callId: string) => void } = {};
     const calls = new CallManager({
       ua,
       media,
@@ -145,8 +184,52 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       metrics: metrics.calls,
       rtpMetrics: metrics.rtp,
       logger: logger.child({ component: 'call' }),
-      onMediaSession: options.onMediaSession,
+      // Recording by the number's setting starts from the A-leg's media (the hook is set once recording exists).
+      onMediaSession: (callId, m) => {
+        mediaHooks.opened?.(callId);
+        options.onMediaSession?.(callId, m);
+      },
+      router: trunks,
+      inbound: trunks,
+      localUsers: registrar,
     });
+    // The AI route: each call's audio and DTMF over one WebSocket to the AI platform (AI_PLATFORM_URL, or the number's
+    // ai_settings), connected while the call rings; AI_FALLBACK when it cannot be reached. Registered before the
+    // call manager's cleanup so that, at shutdown, calls end first (the AI gets call_end) and leftovers close after.
+    const aiConfig = config.ai;
+    const aiBridge = new AiBridge(
+      {
+        platformUrl: aiConfig.platformUrl,
+        token: aiConfig.token,
+        protocol: aiConfig.protocol,
+        connectTimeoutMs: aiConfig.connectTimeoutMs,
+        reconnectS: aiConfig.reconnectS,
+        // Caller audio waits while the AI connects: room for the whole connect timeout, plus a margin.
+        session: { pendingFrames: Math.min(3000, Math.ceil(aiConfig.connectTimeoutMs / 20) + 50) },
+        twilio: aiConfig.twilioAccountSid !== undefined ? { accountSid: aiConfig.twilioAccountSid } : undefined,
+      },
+      { metrics: metrics.bridge, logger: logger.child({ component: 'bridge' }) },
+    );
+    metrics.bridge.setConnectionsSource(() => aiBridge.openConnections);
+    if (aiConfig.fallbackMessage !== undefined && !existsSync(aiConfig.fallbackMessage)) {
+      logger.warn({ file: aiConfig.fallbackMessage }, 'AI_FALLBACK_MESSAGE does not exist: the ai-unavailable fallback will hang up without a message');
+    }
+    const aiNumbers = createRepositories(db).numbers;
+    const aiApp = new AiCallApp({
+      bridge: aiBridge,
+      fallback: aiConfig.fallback,
+      fallbackMessage: aiConfig.fallbackMessage,
+      recordingsDir: config.media.recordingsDir,
+      promptsDir: config.media.mohDir,
+      lookupNumber: async (number) => (await aiNumbers.get(number))?.aiSettings,
+      fallbackApp: (route) => (route.kind === 'queue' ? calls.appOf('queue') : undefined),
+      logger: logger.child({ component: 'bridge' }),
+    });
+    calls.registerApp('ai', aiApp);
+    cleanups.push(() => aiApp.close());
+    const interactive = wireInteractive(config, db, calls, webhooks, logger);
+    mediaHooks.opened = (callId) => interactive.recordings.mediaOpened(callId);
+    cleanups.push(() => interactive.close());
     await calls.recover();
     cleanups.push(() => calls.close());
     metrics.calls.setActiveSource(() => calls.size);
@@ -176,6 +259,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       segmentOutbound: smsConfig.segmenting,
       metrics: metrics.sms,
       logger: logger.child({ component: 'sms' }),
+      // Inbound texts reach the AI sessions on that number (native sms_received) and the live event stream.
+      onInbound: (text) => {
+        liveEvents.publishSms({ id: text.id, from: text.from, to: text.to, body: text.body, segments: text.segments });
+        aiApp.notifySms({ messageId: text.id, from: text.from, to: text.to, text: text.body });
+      },
     });
     // Registered before the API listens; stopped before the UA and the database close (cleanups run in reverse).
     cleanups.push(() => sms.close());
@@ -224,6 +312,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       repositories,
       sms,
+      ivrMenus: interactive.api.ivrMenus,
+      queues: interactive.api.queues,
+      recordings: interactive.api.recordings,
+      // Agents written for Twilio hang up through the Twilio-shaped REST endpoint (off without the credentials).
+      twilio: {
+        accountSid: config.ai.twilioAccountSid,
+        authToken: config.ai.twilioAuthToken,
+        resolveCallSid: (callSid) => aiApp.callIdForTwilioSid(callSid),
+      },
+      // Call control through its service interface (DESIGN.md: api talks to call via CallControl).
+      calls: calls as CallControl,
+      trunkState: (id) => trunks.liveState(id),
+      // API changes take effect without a restart: re-read the trunks (re-register, re-ping, new routes).
+      onTrunksChanged: () => {
+        trunks.reload().catch((err: unknown) => logger.warn({ err }, 'trunk reload after an API change failed'));
+      },
+      statusExtras: () => ({ trunk_states: trunks.states(), inbound: trunks.inboundStats(), registrar: registrar.stats() }),
       listeners: () => ({
         sip: { address: sip.bindAddress, publicAddress: sip.publicAddress, udp: transport.ports.udp, tcp: transport.ports.tcp, tls: transport.ports.tls },
         api: { address: config.api.bindAddress, port: apiAddress.port },
@@ -244,6 +349,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           http.closeAllConnections();
         }),
     );
+    // /ws/events on the API port: the API's tokens (scope calls:read) and address allow-list. Closed before the
+    // HTTP server (cleanups run in reverse): upgraded sockets are no longer the HTTP server's to close.
+    const eventsAllowList = config.api.allowedCidrs.length > 0 ? cidrBlockList(config.api.allowedCidrs) : undefined;
+    liveEvents.attach(http, { verifier, isAllowed: eventsAllowList ? (address) => blockListHas(eventsAllowList, address) : undefined });
+    cleanups.push(() => liveEvents.close());
     const apiPort = (http.address() as AddressInfo).port;
     apiAddress.port = apiPort;
     logger.info({ sip: ports, api: apiPort, publicAddress: sip.publicAddress }, 'server started');
@@ -257,6 +367,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ua,
       transport,
       calls,
+      ai: aiApp,
+      trunks,
+      registrar,
       sipPorts: ports,
       apiPort,
       stop: () => (stopping ??= cleanup()),

@@ -2,14 +2,16 @@ import express, { type Express, type NextFunction, type Request, type RequestHan
 import helmet from 'helmet';
 import type { ApiRateLimitConfig, CidrBlock } from '../config';
 import { nullLogger, type HealthChecker, type HttpMetrics, type Logger } from '../observability';
-import type { BlockedNumberRepository, NumberRepository, TrunkRepository } from '../store';
+import type { CallControl } from '../call';
+import type { BlockedNumberRepository, CallEventRepository, CallRepository, NumberRepository, TrunkRepository } from '../store';
 import type { Clock } from '../util';
 import { ApiError, errorBody, sendError } from './api-error';
 import type { JwtVerifier } from './jwt-verifier';
 import { buildOpenApiDocument } from './openapi';
 import { principalOf, requestContext, requestLog } from './request-context';
 import type { RouteDefinition } from './route-definition';
-import { numberRoutes, opsRoutes, smsRoutes, trunkRoutes, type ListenerInfo, type SmsApi, type TrunkLiveState } from './routes';
+import { callRoutes, numberRoutes, opsRoutes, smsRoutes, trunkRoutes, twilioRoutes, type ListenerInfo, type SmsApi, type TrunkLiveState, type TwilioRouteDeps } from './routes';
+import { ivrRoutes, queueRoutes, recordingRoutes, type IvrMenuStore, type QueueApi, type RecordingControl, type RecordingIndex } from './routes';
 import { authenticate, clientIp, cors, ipAllowList, rateLimit, requireScope } from './security-middleware';
 import { TokenBucketLimiter } from './token-bucket-limiter';
 import { validateInput } from './validation';
@@ -47,7 +49,16 @@ export interface ApiDependencies {
   /** Token verification; undefined = no key configured, every /api request is refused with 401. */
   verifier?: JwtVerifier;
   security?: Partial<ApiSecurityOptions>;
-  repositories: { numbers: NumberRepository; blockedNumbers: BlockedNumberRepository; trunks: TrunkRepository };
+  /** CDRs (`calls`) and call timelines (`callEvents`) serve the call history routes when present. */
+  repositories: {
+    numbers: NumberRepository;
+    blockedNumbers: BlockedNumberRepository;
+    trunks: TrunkRepository;
+    calls?: CallRepository;
+    callEvents?: CallEventRepository;
+  };
+  /** Call control behind /api/calls; absent = the live-call routes answer 503 calls_unavailable. */
+  calls?: CallControl;
   listeners?: () => ListenerInfo;
   activeCalls?: () => number;
   trunkState?: (id: string) => TrunkLiveState | undefined;
@@ -55,8 +66,16 @@ export interface ApiDependencies {
   statusExtras?: () => Record<string, unknown>;
   /** The SMS service behind /api/sms; absent = those routes answer 503 sms_unavailable. */
   sms?: SmsApi;
+  /** IVR menus behind /api/ivr/menus; absent = those routes answer 503 ivr_unavailable. */
+  ivrMenus?: IvrMenuStore;
+  /** Queues behind /api/queues; absent = those routes answer 503 queues_unavailable. */
+  queues?: QueueApi;
+  /** Recordings (/api/recordings, /api/calls/{id}/recording/*) and live recording control; absent = 503. */
+  recordings?: { index: RecordingIndex; control?: RecordingControl };
   /** Routes of other components (call control), mounted and documented like ours. */
   extraRoutes?: readonly RouteDefinition[];
+  /** The Twilio-shaped REST endpoint (hang-up by CallSid) for agents written for Twilio; absent = not mounted. */
+  twilio?: Omit<TwilioRouteDeps, 'calls'>;
   /** Clock of the rate limiters. */
   clock?: Clock;
 }
@@ -137,12 +156,17 @@ export function createApi(deps: ApiDependencies): ApiApp {
     ...numberRoutes({ numbers: repositories.numbers, blockedNumbers: repositories.blockedNumbers }),
     ...trunkRoutes({ trunks: repositories.trunks, trunkState: deps.trunkState, onTrunksChanged: deps.onTrunksChanged }),
     ...smsRoutes({ sms: deps.sms }),
+    ...callRoutes({ calls: deps.calls, cdrs: repositories.calls, callEvents: repositories.callEvents, instanceId: deps.instanceId }),
+    ...(deps.twilio ? twilioRoutes({ ...deps.twilio, calls: deps.calls }) : []),
+    ...ivrRoutes({ menus: deps.ivrMenus }),
+    ...queueRoutes({ queues: deps.queues, clock: deps.clock ? () => (deps.clock as Clock).wallNow() : undefined }),
+    ...recordingRoutes({ recordings: deps.recordings?.index, control: deps.recordings?.control, calls: repositories.calls, events: repositories.callEvents }),
     ...(deps.extraRoutes ?? []),
   ];
   openApi = buildOpenApiDocument(routes, {
     title: 'AI voice SIP server API',
     version: deps.version,
-    description: 'Management API: numbers, trunks, SMS, status. Errors are { "error": { "code", "message", "field"? } }.',
+    description: 'Management API: calls, numbers, trunks, SMS, status. Errors are { "error": { "code", "message", "field"? } }.',
   });
 
   for (const route of routes) {

@@ -8,3 +8,5 @@ export { API_AREAS, API_SCOPES, isApiScope, scopeAllows, scopesOfClaims, type Ap
 export { TokenBucketLimiter, type TakeResult, type TokenBucketOptions } from './token-bucket-limiter';
 export { validateInput, type InputLocation } from './validation';
 export { AUTH_RESPONSES, E164, e164Schema, errorSchema, type ListenerInfo, type SmsApi, type TrunkLiveState } from './routes';
+export { CallEventStream, observeCallStore, twilioRoutes, type EventsWsAccess, type EventsWsOptions, type LiveEvent, type TwilioRouteDeps } from './routes';
+export { type IvrMenuStore, type QueueApi, type RecordingControl, type RecordingIndex } from './routes';

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { scopesOfClaims } from './scopes';
 
@@ -28,11 +28,19 @@ export interface JwtVerifierOptions {
   clockToleranceS?: number;
   /** Seconds since the epoch; injectable for tests. */
   now?: () => number;
+  /**
+   * Verified tokens remembered until they expire, so a client repeating its token skips the signature check.
+   * At most this many (oldest dropped first); 0 disables. Default 10,000.
+   */
+  cacheSize?: number;
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_S = 30;
 /** Bearer tokens longer than this are refused before any parsing (a JWT of ours is a few hundred bytes). */
 const MAX_TOKEN_LENGTH = 8192;
+/** Longer tokens are verified every time: the cache's memory stays bounded by cacheSize x this. */
+const MAX_CACHED_TOKEN_LENGTH = 2048;
+export const DEFAULT_JWT_CACHE_SIZE = 10_000;
 
 /**
  * Verifies API bearer tokens (RFC 7519 JWT, RFC 7515 JWS). The algorithm is pinned by the key type, never
@@ -42,17 +50,31 @@ const MAX_TOKEN_LENGTH = 8192;
  */
 export class JwtVerifier {
   private readonly secret: string | undefined;
+  /**
+   * The HS256 secret as a KeyObject, made once. Handed a string, jsonwebtoken first tries to parse it as a PEM
+   * public key on every verify (and fails with an exception) before making a secret key of it: that was most of
+   * the cost of an authenticated request.
+   */
+  private readonly secretKey: KeyObject | undefined;
   private readonly publicKey: KeyObject | undefined;
   private readonly publicAlgorithm: 'RS256' | 'ES256' | undefined;
   private readonly audience: string | undefined;
   private readonly issuer: string | undefined;
   private readonly tolerance: number;
   private readonly now: () => number;
+  private readonly cacheSize: number;
+  /**
+   * Successful verifications by exact token text. Only a token that passed the full check is stored, and it is
+   * served only while jsonwebtoken would still accept its exp (now < exp + tolerance), so the cache answers
+   * exactly what verifying again would; failures are never cached.
+   */
+  private readonly cache = new Map<string, { result: JwtVerification; expiresAt: number }>();
 
   constructor(options: JwtVerifierOptions) {
     if (options.secret === undefined && options.publicKeyPem === undefined) throw new TypeError('JwtVerifier needs a secret or a public key');
     if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('JWT secret must not be empty');
     this.secret = options.secret;
+    this.secretKey = options.secret !== undefined ? createSecretKey(Buffer.from(options.secret, 'utf8')) : undefined;
     if (options.publicKeyPem !== undefined) {
       let key: KeyObject;
       try {
@@ -69,6 +91,12 @@ export class JwtVerifier {
     this.issuer = options.issuer;
     this.tolerance = options.clockToleranceS ?? DEFAULT_CLOCK_TOLERANCE_S;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.cacheSize = Math.max(0, Math.trunc(options.cacheSize ?? DEFAULT_JWT_CACHE_SIZE));
+  }
+
+  /** Tokens held by the verification cache. */
+  get cachedTokens(): number {
+    return this.cache.size;
   }
 
   /** Algorithms this verifier accepts. */
@@ -91,6 +119,22 @@ export class JwtVerifier {
 
   /** Verify a compact JWS. Never throws. */
   verify(token: string): JwtVerification {
+    const hit = this.cache.get(token);
+    if (hit !== undefined) {
+      // jsonwebtoken refuses a token once now >= exp + clockTolerance; so does the cache.
+      if (this.now() < hit.expiresAt + this.tolerance) return hit.result;
+      this.cache.delete(token);
+    }
+    const result = this.verifyUncached(token);
+    if (result.ok && this.cacheSize > 0 && token.length <= MAX_CACHED_TOKEN_LENGTH) {
+      // Insertion order is age order: drop the oldest entry when full.
+      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(token, { result, expiresAt: result.principal.expiresAt });
+    }
+    return result;
+  }
+
+  private verifyUncached(token: string): JwtVerification {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return invalid('malformed token');
     let decoded: jwt.Jwt | null;
     try {
@@ -101,7 +145,7 @@ export class JwtVerifier {
     if (decoded === null || typeof decoded.payload === 'string') return invalid('malformed token');
     const alg = decoded.header.alg;
     let key: string | KeyObject;
-    if (alg === 'HS256' && this.secret !== undefined) key = this.secret;
+    if (alg === 'HS256' && this.secretKey !== undefined) key = this.secretKey;
     else if (alg === this.publicAlgorithm && this.publicKey !== undefined) key = this.publicKey;
     else return invalid(`token algorithm ${String(alg)} is not accepted (accepted: ${this.algorithms.join(', ')})`);
 

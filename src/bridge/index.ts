@@ -27,3 +27,14 @@ export {
   type BridgeStartResult,
 } from './bridge-session';
 export { AiBridge, type AiBridgeConfig, type AiBridgeDeps, type AiRouteOverrides } from './ai-bridge';
+export {
+  AiCallApp,
+  formatAiFallback,
+  parseAiSettings,
+  type AiCallAppOptions,
+  type AiCallAppStats,
+  type AiFallback,
+  type AiNumberSettings,
+  type AiRouteSettings,
+  type WavFetcher,
+} from './ai-call-app';

@@ -16,6 +16,8 @@ import { parseForwardRules, type ForwardRules } from './forward-rules';
 import { parseReplacesHeader } from './replaces-header';
 import { formatRoute, parseRoute, type RouteSpec } from './route-spec';
 import { SipLeg, type LegEnd, type LegRefusal, type SipLegOptions } from './sip-leg';
+import { ContactFork } from './contact-fork';
+import { TrunkFailover, type InboundPolicy, type LocalContact, type LocalUserLocator, type OutboundRoute, type OutboundRouter, type TrunkTryResult } from './outbound-router';
 import type { WebhookNotifier } from './webhook-notifier';
 
 /** Logging surface of call control (the observability logger satisfies it). */
@@ -55,7 +57,14 @@ export interface CallManagerOptions {
   ringMode?: RingMode;
   /** WAV played to held parties (MOH_DIR); undefined = a soft generated tone. */
   musicOnHold?: string;
+  /** The static trunk: used for numbers when `router` has no outbound trunk at all. */
   outbound?: OutboundTrunkConfig;
+  /** Managed trunks (the trunk registry): outbound route choice, failover, channel limits. */
+  router?: OutboundRouter;
+  /** Inbound identification of trunks by source address; unknown sources to our numbers are refused with 403. */
+  inbound?: InboundPolicy;
+  /** The registrar's location service: calls to a registered user ring its contacts. */
+  localUsers?: LocalUserLocator;
   /** RFC 4028 policy for INVITEs we answer; false disables session timers. Default 1800 s, Min-SE 90 s. */
   sessionTimer?: SessionTimerPolicy | false;
   /** Ring time of a forwarded leg without a no-answer rule, seconds (default 60). */
@@ -81,6 +90,19 @@ export interface RtpMetricsSink {
 interface Destination {
   uri: SipUri;
   credentials: DigestCredentials | undefined;
+}
+
+/** An outbound call placed through the managed trunks: what every failover attempt needs. */
+interface TrunkCall {
+  readonly failover: TrunkFailover;
+  readonly from: string;
+  readonly fromDisplay: string | undefined;
+  readonly headers: [string, string][] | undefined;
+  /** Monotonic ms after which we stop ringing (the caller's timeoutS covers every attempt together). */
+  readonly deadline: number;
+  readonly route: RouteSpec;
+  /** Entries of `failover.tried` already written to the CDR. */
+  written: number;
 }
 
 /** Reason header values (RFC 3326) we put on the BYE/CANCEL when we end a call ourselves. */
@@ -112,6 +134,8 @@ export class CallManager implements CallControl {
   private readonly legWiring = new Map<SipLeg, () => void>();
   private readonly appEnders = new Map<string, Set<(cause: string) => void>>();
   private readonly appDtmf = new Map<string, Set<(digit: string, source: 'rfc4733' | 'inband' | 'info', durationMs: number | undefined) => void>>();
+  /** Outbound calls through managed trunks, by call id, until the call ends (failover state, held channel). */
+  private readonly trunkCalls = new Map<string, TrunkCall>();
   private closing = false;
 
   constructor(opts: CallManagerOptions) {
@@ -137,6 +161,11 @@ export class CallManager implements CallControl {
     this.apps.set(kind, app);
   }
 
+  /** The app serving `kind`, if registered (an IVR or queue hands a call on to the AI or a queue through it). */
+  appOf(kind: 'ai' | 'ivr' | 'queue'): CallApp | undefined {
+    return this.apps.get(kind);
+  }
+
   /**
    * Start-up after a crash: CDRs this instance left open are closed with cause `server-restart` (answered ones
    * `completed`, others `failed`), so nothing stays in progress forever. Call before taking traffic.
@@ -144,6 +173,8 @@ export class CallManager implements CallControl {
   async recover(): Promise<number> {
     const n = await this.opts.store.closeOpenCalls(this.opts.instanceId, 'server-restart');
     if (n > 0) this.log.warn({ closed: n, instanceId: this.opts.instanceId }, 'closed calls left open by a previous run');
+    // Routing data in memory before the first INVITE, so no call waits for the first load.
+    await this.opts.store.warm?.();
     return n;
   }
 
@@ -159,6 +190,7 @@ export class CallManager implements CallControl {
       }),
     ]);
     this.clock.clearTimeout(timer);
+    await this.opts.store.close?.();
   }
 
   // ==== inbound ==================================================================================================
@@ -178,6 +210,8 @@ export class CallManager implements CallControl {
     const to = numberOf(req.uri) || numberOf(req.to.uri);
     const from = numberOf(req.from.uri) || req.from.uri.host || 'anonymous';
     const leg = new SipLeg(session, 'uas', this.legOptions());
+    // A request from a trunk's addresses is that trunk's call (its CDR names the trunk).
+    const trunk = this.opts.inbound?.identify(session.source.address);
     const call = new Call({
       id: session.callId,
       direction: 'inbound',
@@ -187,18 +221,22 @@ export class CallManager implements CallControl {
       startedAt: this.clock.wallNow(),
       route: parseRoute(this.opts.defaultRoute) ?? { kind: 'reject' },
       a: leg,
+      trunkId: trunk?.id,
+      metadata: trunk ? { trunk: trunk.name } : undefined,
       remoteAddress: `${session.source.address}:${session.source.port}`,
     });
     this.register(call);
-    this.routeInbound(call).catch((err: unknown) => {
+    this.routeInbound(call, session.source.address).catch((err: unknown) => {
       this.log.error({ err, callId: call.id }, 'inbound routing failed');
       this.refuse(call, { status: 500, reason: 'Server Internal Error' }, 'internal-error', 'failed');
     });
   }
 
-  private async routeInbound(call: Call): Promise<void> {
+  private async routeInbound(call: Call, sourceAddress: string): Promise<void> {
     const store = this.opts.store;
-    // Both lookups at once; a database hiccup must not drop calls, so a failed lookup routes as if nothing matched.
+    const users = this.opts.localUsers;
+    // A database hiccup must not drop calls, so a failed lookup routes as if nothing matched. Blocked numbers and
+    // number settings come from memory (RoutingCache); registered users are read only for a number that is no DID.
     const [blocked, settings] = await Promise.all([
       store.isBlocked(call.from).catch((err: unknown) => {
         this.log.warn({ err, callId: call.id }, 'blocked-number lookup failed; not blocking');
@@ -209,7 +247,27 @@ export class CallManager implements CallControl {
         return undefined;
       }),
     ]);
+    const contacts: readonly LocalContact[] =
+      users && call.to !== '' && !settings
+        ? await users.lookup(call.to).catch((err: unknown): readonly LocalContact[] => {
+            this.log.warn({ err, callId: call.id }, 'registered-user lookup failed');
+            return [];
+          })
+        : [];
     if (call.isEnded || call.a.isEnded) return;
+    // A number with settings is a DID (its settings win); otherwise a registered user's extension rings its phones.
+    const toUser = !settings && contacts.length > 0 && call.to !== this.opts.testNumber;
+    // Inbound identification (issue 7): calls to our numbers from a source that is no trunk are refused with 403
+    // (RFC 3261 §21.4.4) unless open inbound is configured; the test number and registered users are not DIDs.
+    const policy = this.opts.inbound;
+    if (policy) {
+      const verdict = policy.checkInbound(sourceAddress, !toUser && call.to !== this.opts.testNumber);
+      if (verdict.kind === 'refused') {
+        this.log.info({ callId: call.id, source: sourceAddress, to: call.to }, 'INVITE from an unknown source refused');
+        this.refuse(call, { status: verdict.status, reason: verdict.reason }, 'unknown-source', 'failed', true);
+        return;
+      }
+    }
     if (blocked) {
       const status = this.opts.blockedStatus ?? 603;
       this.refuse(call, { status, reason: status === 603 ? 'Decline' : undefined }, 'blocked', 'failed', true);
@@ -218,6 +276,12 @@ export class CallManager implements CallControl {
     if (settings?.statusCallback) call.webhookUrl = settings.statusCallback;
     if (settings && !settings.enabled) {
       this.refuse(call, { status: 480, reason: 'Temporarily Unavailable (Number Disabled)' }, 'number-disabled', 'failed', true);
+      return;
+    }
+    if (toUser && users) {
+      call.route = { kind: 'forward', target: users.aorOf(call.to) };
+      call.note('routed', { route: formatRoute(call.route), contacts: contacts.length });
+      await this.ringContacts(call, users.aorOf(call.to), contacts, this.opts.ringMode ?? 'ringback');
       return;
     }
     const rules = parseForwardRules(settings?.forwardRules ?? []);
@@ -413,6 +477,74 @@ export class CallManager implements CallControl {
     });
   }
 
+  /**
+   * A call to a registered user: ring every contact of its address of record at once (parallel forking, RFC 3261
+   * §16.6), each INVITE sent where that contact registered from (RFC 3581: through the phone's NAT pinhole); the
+   * first to answer is bridged to the caller, the others are CANCELed. When none answers the caller gets the best
+   * of their final responses (RFC 3261 §16.7).
+   */
+  private async ringContacts(call: Call, aor: string, contacts: readonly LocalContact[], ringMode: RingMode): Promise<void> {
+    if (!(await this.prepareA(call))) return;
+    const timeoutMs = (this.opts.forwardTimeoutS ?? 60) * 1000;
+    const dialed = await Promise.all(
+      contacts.map((c) =>
+        SipLeg.dial(
+          this.opts.ua,
+          { to: aor, requestUri: c.uri, target: c.target, from: { uri: this.fromUri(call.from), displayName: call.fromDisplay }, timeoutMs },
+          this.legOptions(),
+        ),
+      ),
+    );
+    const legs = dialed.filter((l): l is SipLeg => l instanceof SipLeg);
+    if (call.isEnded) {
+      for (const leg of legs) leg.hangup();
+      return;
+    }
+    if (legs.length === 0) {
+      this.refuse(call, (dialed[0] as LegRefusal | undefined) ?? { status: 503 }, 'media-unavailable', 'failed');
+      return;
+    }
+    const fork = new ContactFork(legs);
+    call.once('ended', () => fork.cancel());
+    call.note('user-dial', { aor, b_legs: legs.map((l) => l.callId) });
+    if (call.state === 'initiated') {
+      const early = ringMode === 'early-media' && call.a.canEarlyMedia;
+      call.a.ring(early);
+      call.transition('ringing', { early_media: early });
+      if (early) this.playRingback(call.a);
+    }
+    let bridgedEarly = false;
+    fork.on('progress', (leg, status, earlyMedia) => {
+      if (call.isEnded) return;
+      // A phone's own early media (RFC 3960) reaches the caller when it can take a 183: the first fork to send it.
+      if (earlyMedia && call.a.canEarlyMedia && !bridgedEarly) {
+        bridgedEarly = true;
+        call.a.ring(true);
+        this.bridge(call.a, leg);
+      }
+      call.note('b-progress', { status, early_media: earlyMedia, b_leg: leg.callId });
+    });
+    fork.once('answered', (leg) => {
+      if (call.isEnded) {
+        leg.hangup();
+        return;
+      }
+      call.b = leg;
+      call.a.answer();
+      this.bridge(call.a, leg);
+      call.transition('answered', { b_leg: leg.callId });
+      this.wireLeg(call, leg, 'b', () => {
+        if (!call.isEnded && call.b === leg) this.endCall(call, { state: 'completed', cause: 'normal-clearing', side: 'callee', sipCode: 200 });
+      });
+    });
+    fork.once('failed', (f) => {
+      if (call.isEnded) return;
+      const relay = f.outcome === 'busy' ? 486 : f.outcome === 'no-answer' ? 480 : f.status >= 400 && f.status < 700 ? f.status : 480;
+      const state: FinalCallState = f.outcome === 'busy' ? 'busy' : f.outcome === 'no-answer' ? 'no-answer' : f.outcome === 'canceled' ? 'canceled' : 'failed';
+      this.refuse(call, { status: relay }, `user-${f.outcome}`, state);
+    });
+  }
+
   /** Connect the audio of two legs (stops whatever was playing to them). */
   private bridge(a: SipLeg, b: SipLeg): void {
     const ma = a.media;
@@ -432,12 +564,14 @@ export class CallManager implements CallControl {
     if ((route.kind === 'ai' || route.kind === 'ivr' || route.kind === 'queue') && !this.apps.has(route.kind)) {
       throw new CallControlError('ROUTE_UNAVAILABLE', `route ${route.kind} is not available on this server`);
     }
+    const timeoutS = req.timeoutS ?? 60;
+    if (!Number.isFinite(timeoutS) || timeoutS < 1 || timeoutS > 600) throw new CallControlError('BAD_TARGET', 'timeoutS must be 1-600');
+    const viaTrunks = this.trunkFailover(req.to, req.trunk);
+    if (viaTrunks) return this.originateViaTrunks(req, route, viaTrunks.number, viaTrunks.failover, timeoutS);
     if (req.trunk !== undefined && req.trunk !== '' && req.trunk !== 'default') {
       throw new CallControlError('NO_TRUNK', `unknown trunk "${req.trunk}" (only the configured outbound trunk is available)`);
     }
     const dest = this.destination(req.to);
-    const timeoutS = req.timeoutS ?? 60;
-    if (!Number.isFinite(timeoutS) || timeoutS < 1 || timeoutS > 600) throw new CallControlError('BAD_TARGET', 'timeoutS must be 1-600');
     const fromNumber = req.from.startsWith('sip:') || req.from.startsWith('sips:') ? numberOf(parseUri(req.from)) || req.from : req.from;
     const leg = await SipLeg.dial(
       this.opts.ua,
@@ -466,6 +600,151 @@ export class CallManager implements CallControl {
     this.register(call);
     this.followOutbound(call, leg, route);
     return this.info(call);
+  }
+
+  /**
+   * The managed trunks' plan for a call to `to`: undefined when the static OUTBOUND_PROXY applies (a SIP URI, no
+   * router, or no outbound trunk at all). Throws NO_TRUNK for an unknown `trunkRef` (id or name) and CAPACITY when
+   * trunks exist but none can take the call now (down, at max channels, or none serves the number).
+   */
+  private trunkFailover(to: string, trunkRef: string | undefined): { number: string; failover: TrunkFailover } | undefined {
+    const router = this.opts.router;
+    if (!router || /^sips?:/i.test(to.trim())) return undefined;
+    const ref = trunkRef !== undefined && trunkRef !== '' && trunkRef !== 'default' ? trunkRef : undefined;
+    const trunks = router.list().filter((t) => t.enabled && t.supportsOutbound);
+    if (ref === undefined && trunks.length === 0) return undefined;
+    const number = dialledNumber(to);
+    let routes: OutboundRoute[];
+    if (ref !== undefined) {
+      const trunk = trunks.find((t) => t.id === ref || t.name === ref);
+      if (!trunk) throw new CallControlError('NO_TRUNK', `unknown or disabled trunk "${ref}"`);
+      routes = router.chooseTrunks(number, { trunkId: trunk.id });
+    } else {
+      routes = router.chooseTrunks(number);
+    }
+    if (routes.length === 0) throw new CallControlError('CAPACITY', `no trunk can take a call to ${number} now (down, at max channels, or none serves the number)`);
+    return { number, failover: new TrunkFailover(router, routes) };
+  }
+
+  /**
+   * Originate through the managed trunks: the first trunk with a free channel gets the INVITE; on 408, 5xx or no
+   * answer at all the next one is tried with the same Call-ID (one call, one CDR), until one answers, one gives a
+   * final answer that does not fail over (486, 404...), or none is left.
+   */
+  private async originateViaTrunks(req: OriginateRequest, route: RouteSpec, number: string, failover: TrunkFailover, timeoutS: number): Promise<ActiveCallInfo> {
+    const first = failover.take();
+    if (!first) throw new CallControlError('CAPACITY', `every trunk for ${number} is at its channel limit`);
+    const spec: TrunkCall = {
+      failover,
+      from: req.from,
+      fromDisplay: req.fromDisplay,
+      headers: req.headers,
+      deadline: this.clock.now() + Math.round(timeoutS * 1000),
+      route,
+      written: 0,
+    };
+    const leg = await this.dialTrunk(first, spec, undefined);
+    if (!(leg instanceof SipLeg)) {
+      failover.failed('media-unavailable');
+      failover.release();
+      throw new CallControlError('CAPACITY', `cannot place the call: ${leg.status} ${leg.reason ?? ''}`.trim());
+    }
+    const fromNumber = /^sips?:/i.test(req.from) ? numberOf(parseUri(req.from)) || req.from : req.from;
+    const call = new Call({
+      id: leg.callId,
+      direction: 'outbound',
+      from: fromNumber,
+      to: number,
+      fromDisplay: req.fromDisplay,
+      startedAt: this.clock.wallNow(),
+      route,
+      a: leg,
+      webhookUrl: req.webhookUrl,
+      trunkId: first.trunk.id,
+      metadata: { trunks_tried: [] },
+      remoteAddress: first.requestUri,
+    });
+    this.trunkCalls.set(call.id, spec);
+    this.register(call);
+    this.followTrunkLeg(call, leg, first, spec);
+    return this.info(call);
+  }
+
+  /** One attempt through a trunk: its Request-URI, proxy, credentials and our From in its domain. */
+  private dialTrunk(route: OutboundRoute, spec: TrunkCall, callId: string | undefined): Promise<SipLeg | LegRefusal> {
+    const user = spec.from.replace(/[^0-9A-Za-z+*#._-]/g, '');
+    // The caller's own identity when it has one; the trunk's configured caller ID otherwise.
+    const fromUri = /^sips?:/i.test(spec.from) ? spec.from : `sip:${user !== '' && user !== 'anonymous' ? user : route.callerId ?? 'anonymous'}@${route.fromDomain}`;
+    return SipLeg.dial(
+      this.opts.ua,
+      {
+        to: route.requestUri,
+        requestUri: route.requestUri,
+        target: route.target,
+        from: { uri: fromUri, displayName: spec.fromDisplay },
+        credentials: route.credentials,
+        timeoutMs: Math.max(1000, spec.deadline - this.clock.now()),
+        headers: spec.headers,
+        callId,
+      },
+      this.legOptions(),
+    );
+  }
+
+  private followTrunkLeg(call: Call, leg: SipLeg, route: OutboundRoute, spec: TrunkCall): void {
+    call.note('trunk-attempt', { trunk_id: route.trunk.id, trunk: route.trunk.name, request_uri: route.requestUri, attempt: spec.failover.tried.length + 1 });
+    this.followOutbound(call, leg, spec.route);
+    leg.once('answered', () => {
+      if (call.a !== leg) return;
+      spec.failover.answered();
+      this.writeTrunks(call, spec);
+    });
+  }
+
+  /**
+   * The A-leg of a trunk call ended unanswered: when the result fails over (408, 5xx, no answer) and a trunk is
+   * left, place the next attempt and return true; the call goes on with the new A-leg.
+   */
+  private failOver(call: Call, end: LegEnd): boolean {
+    const spec = this.trunkCalls.get(call.id);
+    if (!spec || call.isAnswered || call.isEnded) return false;
+    const f = call.a.failure;
+    // Our CANCEL (hang-up, ring timeout) ends the search: it says nothing about the trunk.
+    const canceled = f ? f.status === 487 || (f.response === undefined && (f.outcome === 'canceled' || f.outcome === 'no-answer')) : end.cause === 'canceled';
+    // RFC 3261 §8.1.3.1: no response at all (Timer B) is a 408 we made up: the trunk did not answer.
+    const result: TrunkTryResult = f ? (f.response === undefined && f.status === 408 ? 'timeout' : f.status) : end.status ?? 'timeout';
+    const next = spec.failover.failed(result, canceled || this.closing) && spec.failover.remaining > 0;
+    const route = next ? spec.failover.take() : undefined;
+    this.writeTrunks(call, spec);
+    if (!route) return false;
+    call.note('trunk-failover', { status: typeof result === 'number' ? result : null, result: String(result), next: route.trunk.name });
+    void this.dialTrunk(route, spec, call.id).then((leg) => {
+      if (!(leg instanceof SipLeg)) {
+        spec.failover.failed('media-unavailable');
+        this.writeTrunks(call, spec);
+        this.trunkCalls.delete(call.id);
+        spec.failover.release();
+        this.aLegEnded(call, end);
+        return;
+      }
+      if (call.isEnded) {
+        leg.hangup();
+        return;
+      }
+      call.a = leg;
+      this.wireLeg(call, leg, 'a', (e) => this.aLegEnded(call, e));
+      this.followTrunkLeg(call, leg, route, spec);
+    });
+    return true;
+  }
+
+  /** CDR: every trunk tried so far (metadata.trunks_tried) and the trunk of the current attempt (trunk_id). */
+  private writeTrunks(call: Call, spec: TrunkCall): void {
+    const tried = spec.failover.tried.length;
+    if (tried === spec.written) return;
+    spec.written = tried;
+    const patch = { trunkId: spec.failover.current?.trunk.id, metadata: { trunks_tried: spec.failover.toJson() } };
+    this.writer.submit(this.opts.store, call.id, { kind: 'update', patch });
   }
 
   /** Progress, answer and failure of an outbound A-leg. */
@@ -618,6 +897,7 @@ export class CallManager implements CallControl {
       this.cleanup(call);
       return;
     }
+    if (this.failOver(call, end)) return;
     const party: HangupSide = call.direction === 'inbound' ? 'caller' : 'callee';
     let ending: CallEnding;
     switch (end.cause) {
@@ -662,6 +942,7 @@ export class CallManager implements CallControl {
    * response before that (`status` for an unanswered inbound leg, default 480), with a Reason header (RFC 3326).
    */
   private endCall(call: Call, ending: CallEnding, status?: number): void {
+    this.settleTrunks(call);
     if (!call.isEnded) call.finish(ending, this.clock.wallNow());
     const reason = REASONS[ending.cause];
     const headers: [string, string][] = reason ? [['Reason', reason]] : [];
@@ -669,7 +950,17 @@ export class CallManager implements CallControl {
     this.cleanup(call);
   }
 
+  /** A trunk call ends: an attempt still ringing is recorded as canceled and every trunk channel is given back. */
+  private settleTrunks(call: Call): void {
+    const spec = this.trunkCalls.get(call.id);
+    if (!spec) return;
+    this.trunkCalls.delete(call.id);
+    spec.failover.release();
+    this.writeTrunks(call, spec);
+  }
+
   private cleanup(call: Call): void {
+    this.settleTrunks(call);
     if (this.calls.get(call.id) === call) this.calls.delete(call.id);
     if (call.limitKey !== undefined) {
       const n = (this.perNumber.get(call.limitKey) ?? 1) - 1;
@@ -1091,8 +1382,7 @@ export class CallManager implements CallControl {
       if (!uri || uri.host === '') throw new CallControlError('BAD_TARGET', `not a usable SIP URI: ${to}`);
       return { uri, credentials: this.credentialsFor(uri) };
     }
-    const number = text.replace(/^tel:/i, '').replace(/[\s().-]/g, '');
-    if (!/^\+?[0-9*#]{1,32}$/.test(number)) throw new CallControlError('BAD_TARGET', `not a number or SIP URI: ${to}`);
+    const number = dialledNumber(text);
     const trunk = this.opts.outbound;
     if (!trunk?.proxy) throw new CallControlError('NO_TRUNK', 'no outbound trunk configured (OUTBOUND_PROXY)');
     const hostPart = trunk.proxy.replace(/^sips?:/i, '').replace(/^[^@]*@/, '');
@@ -1109,6 +1399,13 @@ export class CallManager implements CallControl {
     if (!proxyUri || proxyUri.host !== uri.host) return undefined;
     return { username: trunk.username, password: trunk.password ?? '' };
   }
+}
+
+/** A dialled number (`+1 (555) 010-0000`, `tel:+15550100000`) in its plain form; throws BAD_TARGET otherwise. */
+function dialledNumber(to: string): string {
+  const number = to.trim().replace(/^tel:/i, '').replace(/[\s().-]/g, '');
+  if (!/^\+?[0-9*#]{1,32}$/.test(number)) throw new CallControlError('BAD_TARGET', `not a number or SIP URI: ${to}`);
+  return number;
 }
 
 /** The user part of a URI (the dialled or calling number), '' when none. */

@@ -31,6 +31,8 @@ export interface CdrPatch {
   answeredAt?: Date;
   sipCode?: number;
   codec?: string;
+  /** The trunk the call went through (outbound: the one that answered, or the last one tried). */
+  trunkId?: string;
   remoteAddress?: string;
   rtpPacketsSent?: number;
   rtpPacketsReceived?: number;
@@ -70,6 +72,27 @@ export interface NumberRouting {
   recordingEnabled: boolean;
 }
 
+/** One call_events row. */
+export interface CdrEventWrite {
+  type: string;
+  data: JsonObject;
+  at: Date;
+}
+
+/**
+ * The writes of one call gathered for a batch, already folded: the row's creation (when it is new), the merged
+ * patch (later fields win, metadata keys merged), appended digits, the end (applied after the patch, first end
+ * wins), and the call's events in order.
+ */
+export interface CdrWriteSet {
+  callId: string;
+  create?: CdrStart;
+  patch?: CdrPatch;
+  dtmf?: string;
+  end?: CdrEnd;
+  events: CdrEventWrite[];
+}
+
 /** Durable storage of CDRs and the lookups inbound routing needs. Every write resolves once committed. */
 export interface CallStore {
   createCdr(start: CdrStart): Promise<void>;
@@ -82,4 +105,13 @@ export interface CallStore {
   closeOpenCalls(instanceId: string, cause: string): Promise<number>;
   isBlocked(number: string): Promise<boolean>;
   numberRouting(number: string): Promise<NumberRouting | undefined>;
+  /**
+   * Optional: write the sets of many calls atomically in one round trip (CdrWriter then batches across calls;
+   * without it every write is its own call of the methods above).
+   */
+  writeCdrBatch?(sets: readonly CdrWriteSet[]): Promise<void>;
+  /** Optional: load what routing needs before the first call (start-up). */
+  warm?(): Promise<void>;
+  /** Optional: release timers and subscriptions (after the last write). */
+  close?(): Promise<void>;
 }

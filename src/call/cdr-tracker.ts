@@ -28,8 +28,8 @@ type WebhookEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 /**
  * Persists a call as it happens: the CDR row at start, a call_events row and a CDR update for every state change,
  * DTMF digits, and at the end the media statistics, codec, final status, cause and side (durations are computed
- * by the store). Writes are queued per call in order (CdrWriter), never awaited by signalling. Also sends the
- * status webhooks and feeds the call metrics.
+ * by the store). Writes are queued per call in order and batched across calls (CdrWriter), never awaited by
+ * signalling. Also sends the status webhooks and feeds the call metrics.
  */
 export class CdrTracker {
   constructor(private readonly opts: CdrTrackerOptions) {}
@@ -40,69 +40,69 @@ export class CdrTracker {
     const id = call.id;
     const startedAt = new Date(call.startedAt);
     const metadata: JsonObject = { ...call.metadata, route: formatRoute(call.route) };
-    writer.enqueue(
-      id,
-      'create',
-      () =>
-        store.createCdr({
-          callId: id,
-          instanceId: this.opts.instanceId,
-          direction: call.direction,
-          fromNumber: call.from,
-          toNumber: call.to,
-          fromDisplay: call.fromDisplay,
-          parentCallId: call.parentCallId,
-          trunkId: call.trunkId,
-          remoteAddress: call.remoteAddress,
-          startedAt,
-          webhookUrl: call.webhookUrl,
-          metadata,
-        }),
-      true,
-    );
-    writer.enqueue(id, 'event initiated', () => store.appendEvent(id, 'initiated', { from: call.from, to: call.to, direction: call.direction }, startedAt));
+    writer.submit(store, id, {
+      kind: 'create',
+      start: {
+        callId: id,
+        instanceId: this.opts.instanceId,
+        direction: call.direction,
+        fromNumber: call.from,
+        toNumber: call.to,
+        fromDisplay: call.fromDisplay,
+        parentCallId: call.parentCallId,
+        trunkId: call.trunkId,
+        remoteAddress: call.remoteAddress,
+        startedAt,
+        webhookUrl: call.webhookUrl,
+        metadata,
+      },
+    });
+    this.event(id, 'initiated', { from: call.from, to: call.to, direction: call.direction }, startedAt);
     this.opts.metrics?.started(call.direction);
     this.webhook(call, 'initiated');
 
     call.on('statechange', (from, to, data) => this.onState(call, from, to, data));
     call.on('dtmf', (digit, source, leg) => {
       const at = new Date();
-      writer.enqueue(id, 'dtmf', () => store.appendDtmf(id, digit));
-      writer.enqueue(id, 'event dtmf', () => store.appendEvent(id, 'dtmf', { digit, source, leg }, at));
+      writer.submit(store, id, { kind: 'dtmf', digits: digit });
+      this.event(id, 'dtmf', { digit, source, leg }, at);
     });
-    call.on('event', (type, data) => {
-      const at = new Date();
-      writer.enqueue(id, `event ${type}`, () => store.appendEvent(id, type, data, at));
-    });
+    call.on('event', (type, data) => this.event(id, type, data, new Date()));
     call.on('ended', (ending) => this.onEnded(call, ending));
   }
 
+  private event(callId: string, type: string, data: JsonObject, at: Date): void {
+    this.opts.writer.submit(this.opts.store, callId, { kind: 'event', event: { type, data, at } });
+  }
+
+  private update(callId: string, patch: CdrPatch): void {
+    this.opts.writer.submit(this.opts.store, callId, { kind: 'update', patch });
+  }
+
   private onState(call: Call, from: CallState, to: CallState, data: JsonObject): void {
-    const { store, writer } = this.opts;
     const id = call.id;
     const at = new Date();
-    const eventData: JsonObject = { ...data, from };
-    writer.enqueue(id, `event ${to}`, () => store.appendEvent(id, to, eventData, at));
+    this.event(id, to, { ...data, from }, at);
     if (to === 'ringing') {
-      writer.enqueue(id, 'ringing', () => store.updateCdr(id, { status: 'ringing' }));
+      this.update(id, { status: 'ringing' });
       this.webhook(call, 'ringing');
     } else if (to === 'answered' && from !== 'held' && from !== 'transferring') {
       const patch: CdrPatch = { status: 'answered', answeredAt: new Date(call.answeredAt ?? at.getTime()), sipCode: 200 };
       const codec = call.a.codec;
       if (codec) patch.codec = codec;
-      writer.enqueue(id, 'answered', () => store.updateCdr(id, patch));
+      this.update(id, patch);
       this.opts.metrics?.setupSeconds(call.direction, Math.max(0, ((call.answeredAt ?? at.getTime()) - call.startedAt) / 1000));
       this.webhook(call, 'answered');
     } else if (cdrStatusOf(to) !== cdrStatusOf(from) && !call.isEnded) {
-      writer.enqueue(id, to, () => store.updateCdr(id, { status: cdrStatusOf(to) }));
+      this.update(id, { status: cdrStatusOf(to) });
     }
   }
 
   private onEnded(call: Call, ending: CallEnding): void {
-    const { store, writer } = this.opts;
     const id = call.id;
     const endedAt = new Date(call.endedAt ?? Date.now());
     const patch: CdrPatch = {};
+    let changed = false;
     const stats = call.a.mediaStats();
     if (stats) {
       const rtp = stats.rtp;
@@ -112,15 +112,27 @@ export class CdrTracker {
       patch.rtpBytesReceived = rtp.bytesReceived;
       patch.rtpPacketsLost = Math.max(0, rtp.packetsLost);
       patch.rtpJitterMs = Math.round(rtp.jitterMs * 100) / 100;
+      changed = true;
     }
     const codec = call.a.codec;
-    if (codec) patch.codec = codec;
+    if (codec) {
+      patch.codec = codec;
+      changed = true;
+    }
     const b = call.b;
-    if (b) patch.metadata = { b_leg: b.callId, b_codec: b.codec ?? null };
-    if (Object.keys(patch).length > 0) writer.enqueue(id, 'media stats', () => store.updateCdr(id, patch));
+    if (b) {
+      patch.metadata = { b_leg: b.callId, b_codec: b.codec ?? null };
+      changed = true;
+    }
+    if (changed) this.update(id, patch);
     const status = cdrFinalStatusOf(ending.state, ending.rejected);
-    writer.enqueue(id, 'end', () =>
-      store.endCdr(id, { status, endedAt, sipCode: ending.sipCode, hangupCause: ending.cause, hangupSide: ending.side }),
+    // The `completed` webhook leaves once the closed CDR is durable (or its write failed), so a status callback
+    // that reads the call back through the API finds it closed.
+    this.opts.writer.submit(
+      this.opts.store,
+      id,
+      { kind: 'end', end: { status, endedAt, sipCode: ending.sipCode, hangupCause: ending.cause, hangupSide: ending.side } },
+      () => this.webhook(call, 'completed'),
     );
     const m = this.opts.metrics;
     if (m) {
@@ -128,7 +140,6 @@ export class CdrTracker {
       if (call.answeredAt !== undefined) m.durationSeconds(call.direction, call.talkSeconds(endedAt.getTime()));
       else if (ending.sipCode !== undefined) m.setupSeconds(call.direction, Math.max(0, (endedAt.getTime() - call.startedAt) / 1000));
     }
-    this.webhook(call, 'completed');
   }
 
   private webhook(call: Call, event: WebhookEvent): void {

@@ -65,6 +65,8 @@ export const CONFIG_VARIABLES = [
   { name: 'DATA_DIR', default: './data', description: 'Directory for the embedded database and, by default, recordings.' },
   { name: 'RECORDINGS_DIR', defaultDoc: '`<DATA_DIR>/recordings`', description: 'Directory where call recordings (WAV) are written.' },
   { name: 'MOH_DIR', defaultDoc: '`<DATA_DIR>/moh`', description: 'Directory with music-on-hold and prompt WAV files.' },
+  { name: 'TTS_COMMAND', description: 'Text-to-speech command for IVR and queue prompts given as text, e.g. `espeak-ng -v {voice} -w {out} {text}` (run without a shell). Empty = text prompts are skipped.' },
+  { name: 'TRANSCRIBER_URL', description: 'HTTP(S) endpoint that receives each completed recording (audio/wav POST) after the call and answers its transcript as JSON. Empty = off.' },
   { name: 'INSTANCE_HEARTBEAT_S', default: '5', description: 'Interval of the instance heartbeat in the instances table (s); an instance is dead after 3 missed beats.' },
   // REST API
   { name: 'API_PORT', default: '8000', description: 'HTTP port of the REST API, /health and /metrics (0 = ephemeral, for tests).' },
@@ -91,6 +93,11 @@ export const CONFIG_VARIABLES = [
   { name: 'AI_PROTOCOL', default: 'native', description: 'Bridge message format: native, twilio (Media Streams) or jambonz.' },
   { name: 'AI_CONNECT_TIMEOUT_MS', default: '3000', description: 'Give up connecting to the AI platform after this long (ms).' },
   { name: 'AI_RECONNECT_S', default: '10', description: 'During a call, keep trying to reconnect a dropped AI connection for this long (s).' },
+  { name: 'AI_FALLBACK', default: 'hangup', description: 'What a call on the ai route gets when the AI platform is unreachable (or lost for good mid-call): hangup (play AI_FALLBACK_MESSAGE, then hang up), transfer:<number or SIP URI>, or queue:<queue id>. The CDR or call timeline says ai-unavailable.' },
+  { name: 'AI_FALLBACK_MESSAGE', description: 'WAV file played to the caller before the ai-unavailable fallback hangs up (or when its transfer or queue fails). Empty = no message.' },
+  { name: 'TWILIO_ACCOUNT_SID', description: 'AccountSid (AC + 32 hex) shown to AI agents in Twilio mode and required, with TWILIO_AUTH_TOKEN, by the Twilio-shaped hang-up endpoint POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json. Empty = derived per number; endpoint off.' },
+  { name: 'TWILIO_AUTH_TOKEN', description: 'Password of HTTP basic auth (AccountSid:AuthToken) on the Twilio-shaped REST endpoint. Empty = endpoint off.' },
+  { name: 'AI_MAX_SESSIONS', default: '100', description: 'Concurrent AI sessions the AI platform accepts from this instance; queues hand callers to AI targets only below it. 0 = no limit.' },
   // SMS
   { name: 'SMS_GATEWAY_URI', description: 'SIP URI of the SMS gateway every outbound MESSAGE goes to (sip:gw.example.com:5060, sip:sms@gw.example.com;transport=tcp). Unset = through the stored SIP trunks (prefix match, priority).' },
   { name: 'SMS_GATEWAY_USERNAME', description: 'Digest username answering 401/407 challenges of the SMS gateway.' },

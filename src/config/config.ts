@@ -151,6 +151,33 @@ export interface AiConfig {
   readonly protocol: AiProtocol;
   readonly connectTimeoutMs: number;
   readonly reconnectS: number;
+  /** AI_MAX_SESSIONS: concurrent AI sessions allowed (0 = no limit). */
+  readonly maxSessions: number;
+  /** AI_FALLBACK: where a call goes when the AI cannot be reached. */
+  readonly fallback: AiFallbackConfig;
+  /** AI_FALLBACK_MESSAGE: WAV played before the fallback hangs up. */
+  readonly fallbackMessage: string | undefined;
+  /** TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN: Twilio-mode identity and the Twilio-shaped REST credentials. */
+  readonly twilioAccountSid: string | undefined;
+  readonly twilioAuthToken: string | undefined;
+}
+
+/** AI_FALLBACK: play AI_FALLBACK_MESSAGE and hang up, transfer to a number or SIP URI, or hand over to a queue. */
+export type AiFallbackConfig = { kind: 'hangup' } | { kind: 'transfer'; target: string } | { kind: 'queue'; id: string };
+
+/** Twilio SIDs are a two-letter prefix and 32 lowercase hex digits. */
+function readTwilioAccountSid(r: EnvReader): string | undefined {
+  const sid = r.optionalString('TWILIO_ACCOUNT_SID');
+  if (sid !== undefined && !/^AC[0-9a-f]{32}$/.test(sid)) throw new ConfigError('TWILIO_ACCOUNT_SID', `must be AC followed by 32 lowercase hex digits, got "${sid}"`);
+  return sid;
+}
+
+function readAiFallback(r: EnvReader): AiFallbackConfig {
+  const text = r.raw('AI_FALLBACK') ?? 'hangup';
+  if (text === 'hangup') return { kind: 'hangup' };
+  const m = /^(transfer|queue):([^\s<>"]{1,256})$/.exec(text);
+  if (!m) throw new ConfigError('AI_FALLBACK', `must be hangup, transfer:<number or sip uri> or queue:<queue id>, got "${text}"`);
+  return m[1] === 'transfer' ? { kind: 'transfer', target: m[2] } : { kind: 'queue', id: m[2] };
 }
 
 /** SMS over SIP MESSAGE (RFC 3428): where outbound texts go and how hard we try. */
@@ -168,6 +195,10 @@ export interface SmsConfig {
 export interface MediaConfig {
   readonly recordingsDir: string;
   readonly mohDir: string;
+  /** TTS_COMMAND template; undefined = text prompts unsupported. */
+  readonly ttsCommand: string | undefined;
+  /** TRANSCRIBER_URL; undefined = no post-call transcription. */
+  readonly transcriberUrl: string | undefined;
 }
 
 export interface ClusterConfig {
@@ -443,6 +474,11 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     protocol: r.oneOf('AI_PROTOCOL', AI_PROTOCOLS),
     connectTimeoutMs: r.int('AI_CONNECT_TIMEOUT_MS', { min: 100, max: 120_000 }),
     reconnectS: r.int('AI_RECONNECT_S', { min: 0, max: 3600 }),
+    maxSessions: r.int('AI_MAX_SESSIONS', { min: 0, max: 1_000_000 }),
+    fallback: readAiFallback(r),
+    fallbackMessage: r.optionalString('AI_FALLBACK_MESSAGE'),
+    twilioAccountSid: readTwilioAccountSid(r),
+    twilioAuthToken: r.optionalString('TWILIO_AUTH_TOKEN'),
   };
 
   // SMS
@@ -477,6 +513,8 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     media: {
       recordingsDir: r.string('RECORDINGS_DIR', join(dataDir, 'recordings')),
       mohDir: r.string('MOH_DIR', join(dataDir, 'moh')),
+      ttsCommand: r.optionalString('TTS_COMMAND'),
+      transcriberUrl: r.optionalUrl('TRANSCRIBER_URL', ['http:', 'https:']) === undefined ? undefined : r.raw('TRANSCRIBER_URL'),
     },
     cluster: { instanceId, heartbeatS: r.int('INSTANCE_HEARTBEAT_S', { min: 1, max: 3600 }) },
     outbound: { proxy: outboundProxy, username: outboundUsername, password: outboundPassword },
@@ -515,7 +553,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
       metricsToken: mask(config.api.metricsToken),
       trunkSecretKey: mask(config.api.trunkSecretKey),
     },
-    ai: { ...config.ai, token: mask(config.ai.token) },
+    ai: { ...config.ai, token: mask(config.ai.token), twilioAuthToken: mask(config.ai.twilioAuthToken) },
     outbound: { ...config.outbound, password: mask(config.outbound.password) },
     registrar: { ...config.registrar, secret: mask(config.registrar.secret) },
     sms: { ...config.sms, gatewayPassword: mask(config.sms.gatewayPassword) },

@@ -15,6 +15,7 @@ export {
   redactConfig,
   systemHostFacts,
   type AiConfig,
+  type AiFallbackConfig,
   type AiProtocol,
   type ApiConfig,
   type ApiRateLimitConfig,

@@ -1,4 +1,5 @@
 import type { Queryable } from './database';
+import { notifyRoutingDataChange } from './number-repository';
 import { date, dateOrNull, num, strOrNull } from './row-values';
 
 export interface BlockedNumber {
@@ -28,12 +29,14 @@ export class BlockedNumberRepository {
        RETURNING *`,
       [number, options.reason ?? null, options.expiresAt ?? null],
     );
+    notifyRoutingDataChange('blocked_numbers');
     return toBlocked(res.rows[0]);
   }
 
   /** True when a block existed (expired or not) and was removed. */
   async unblock(number: string): Promise<boolean> {
     const res = await this.db.query('DELETE FROM blocked_numbers WHERE number = $1', [number]);
+    notifyRoutingDataChange('blocked_numbers');
     return res.rowCount > 0;
   }
 
@@ -41,6 +44,27 @@ export class BlockedNumberRepository {
   async isBlocked(number: string): Promise<boolean> {
     const res = await this.db.query(`SELECT 1 FROM blocked_numbers WHERE number = $1 AND ${ACTIVE}`, [number]);
     return res.rowCount > 0;
+  }
+
+  /**
+   * Up to `limit` active blocks (number and expiry only), the snapshot a routing cache loads in one statement.
+   * Expiry is then judged by the cache's clock.
+   */
+  async activeSnapshot(limit: number): Promise<{ number: string; expiresAt: Date | null }[]> {
+    const res = await this.db.query(`SELECT number, expires_at FROM blocked_numbers WHERE ${ACTIVE} ORDER BY number LIMIT $1`, [
+      Math.max(1, Math.trunc(limit)),
+    ]);
+    return res.rows.map((row) => ({ number: String(row['number']), expiresAt: dateOrNull(row['expires_at']) }));
+  }
+
+  /**
+   * A short text that changes when blocks are added, removed or replaced (row count and newest created_at, which
+   * `block` resets). Expiry needs no change: caches compare expires_at with their clock.
+   */
+  async fingerprint(): Promise<string> {
+    const res = await this.db.query<{ n: unknown; t: unknown }>('SELECT count(*) AS n, max(created_at)::text AS t FROM blocked_numbers');
+    const row = res.rows[0];
+    return `${String(row?.n ?? 0)}/${String(row?.t ?? '')}`;
   }
 
   /** The active block of a number, if any. */
@@ -61,6 +85,7 @@ export class BlockedNumberRepository {
   /** Delete expired blocks; returns how many. */
   async purgeExpired(): Promise<number> {
     const res = await this.db.query('DELETE FROM blocked_numbers WHERE expires_at IS NOT NULL AND expires_at <= now()');
+    if (res.rowCount > 0) notifyRoutingDataChange('blocked_numbers');
     return res.rowCount;
   }
 }

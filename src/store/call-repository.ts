@@ -1,6 +1,6 @@
 import { cursorTsSql, decodeCursor, encodeCursor } from './cursor';
 import type { Queryable, SqlParam } from './database';
-import { date, dateOrNull, jsonObject, jsonParam, num, numOrNull, strOrNull, type JsonObject } from './row-values';
+import { date, dateOrNull, jsonObject, jsonParam, num, numOrNull, strOrNull, type JsonObject, type JsonValue } from './row-values';
 
 export type CdrDirection = 'inbound' | 'outbound';
 export type CdrStatus = 'initiated' | 'ringing' | 'answered' | 'completed' | 'failed' | 'busy' | 'no_answer' | 'cancelled' | 'rejected';
@@ -194,6 +194,174 @@ function toRecord(row: Record<string, unknown>): CallRecord {
   };
 }
 
+/** One call's share of a {@link CallRepository.writeBatch}: what happened to it since its previous batch, in order. */
+export interface CallBatchEntry {
+  callId: string;
+  /** The row does not exist yet: insert it, with `update`, `appendDtmf` and `end` below already applied. */
+  create?: NewCall;
+  /** Fields changed (later changes already merged over earlier ones; `metadata` keys merged). */
+  update?: CallUpdate;
+  /** Digits appended to dtmf_digits. */
+  appendDtmf?: string;
+  /** Close the call, after `update`; first end wins as in `end()`. */
+  end?: CallEnd;
+  /** call_events rows, appended in this order after the CDR write. */
+  events?: readonly CallBatchEvent[];
+}
+
+export interface CallBatchEvent {
+  type: string;
+  data?: JsonObject;
+  /** Default: the database clock. */
+  at?: Date;
+}
+
+// ---- batched writes ----------------------------------------------------------------------------------------------
+// A batch is one statement whatever its size: the rows travel as one jsonb parameter (`{i: inserts, u: updates,
+// e: events}`), so the SQL text never changes (no per-batch planning of a new shape, no parameter-count limit).
+// Key presence in a row means "set this column" (the value may be null), absence means "keep it".
+
+/** `j->>'col'` with the column's cast; jsonb columns read the value itself (`j->'col'`). */
+function jsonField(column: string, cast: string): string {
+  return cast === '::jsonb' ? `j->'${column}'` : `(j->>'${column}')${cast}`;
+}
+
+/** The row of an update applies its `end_*` keys only when the call is still open (first end wins). */
+const END_APPLIES = "(j ? 'end_status' AND c.ended_at IS NULL)";
+const END_AT = "COALESCE((j->>'end_at')::timestamptz, now())";
+
+function batchUpdateSql(): string {
+  const sets: string[] = [];
+  const special = new Set(['status', 'ended_at', 'sip_code', 'hangup_cause', 'hangup_side', 'dtmf_digits', 'metadata']);
+  for (const [column, cast] of Object.values(UPDATE_COLUMNS)) {
+    if (special.has(column)) continue;
+    sets.push(`${column} = CASE WHEN j ? '${column}' THEN ${jsonField(column, cast)} ELSE c.${column} END`);
+  }
+  const answered = "CASE WHEN j ? 'answered_at' THEN (j->>'answered_at')::timestamptz ELSE c.answered_at END";
+  const patched = (column: string, cast: string): string => `CASE WHEN j ? '${column}' THEN (j->>'${column}')${cast} ELSE c.${column} END`;
+  sets.push(
+    `status = CASE WHEN ${END_APPLIES} THEN j->>'end_status' ELSE ${patched('status', '')} END`,
+    `ended_at = CASE WHEN ${END_APPLIES} THEN ${END_AT} ELSE ${patched('ended_at', '::timestamptz')} END`,
+    `duration_s = CASE WHEN ${END_APPLIES} THEN GREATEST(0, EXTRACT(EPOCH FROM (${END_AT} - c.started_at)))::double precision ELSE c.duration_s END`,
+    `billable_s = CASE WHEN ${END_APPLIES} THEN (CASE WHEN (${answered}) IS NULL THEN 0
+       ELSE GREATEST(0, CEIL(EXTRACT(EPOCH FROM (${END_AT} - (${answered})))))::integer END) ELSE c.billable_s END`,
+    `sip_code = COALESCE(CASE WHEN ${END_APPLIES} THEN (j->>'end_sip_code')::smallint END, ${patched('sip_code', '::smallint')})`,
+    `hangup_cause = COALESCE(CASE WHEN ${END_APPLIES} THEN j->>'end_cause' END, ${patched('hangup_cause', '')})`,
+    `hangup_side = COALESCE(CASE WHEN ${END_APPLIES} THEN j->>'end_side' END, ${patched('hangup_side', '')})`,
+    `dtmf_digits = CASE WHEN j ? 'dtmf_digits' THEN j->>'dtmf_digits' ELSE c.dtmf_digits END || COALESCE(j->>'dtmf_append', '')`,
+    `metadata = c.metadata || COALESCE(j->'metadata', '{}'::jsonb)`,
+    'updated_at = now()',
+  );
+  return `UPDATE calls c SET ${sets.join(',\n    ')}
+  FROM jsonb_array_elements($1::jsonb->'u') AS u(j) WHERE c.call_id = j->>'call_id'`;
+}
+
+function batchInsertSql(): string {
+  // The row as it stands after the batch: the new call with its changes and (maybe) its end folded in.
+  const columns = ['call_id', 'instance_id', 'direction', 'from_number', 'to_number', 'from_display', 'parent_call_id'];
+  const values = columns.map((c) => `j->>'${c}'`);
+  for (const [column, cast] of Object.values(UPDATE_COLUMNS)) {
+    if (column === 'status' || column === 'ended_at' || column === 'sip_code' || column === 'hangup_cause' || column === 'hangup_side') continue;
+    columns.push(column);
+    if (column === 'metadata') values.push(`COALESCE(j->'metadata', '{}'::jsonb)`);
+    else if (column === 'dtmf_digits') values.push(`COALESCE(j->>'dtmf_digits', '') || COALESCE(j->>'dtmf_append', '')`);
+    else if (column.startsWith('rtp_') && cast === '::bigint') values.push(`COALESCE(${jsonField(column, cast)}, 0)`);
+    else values.push(jsonField(column, cast));
+  }
+  const ended = `CASE WHEN j ? 'end_status' THEN ${END_AT} ELSE (j->>'ended_at')::timestamptz END`;
+  const started = "COALESCE((j->>'started_at')::timestamptz, now())";
+  const answered = "(j->>'answered_at')::timestamptz";
+  columns.push('status', 'started_at', 'ended_at', 'duration_s', 'billable_s', 'sip_code', 'hangup_cause', 'hangup_side');
+  values.push(
+    "COALESCE(j->>'end_status', j->>'status', 'initiated')",
+    started,
+    ended,
+    `CASE WHEN (${ended}) IS NULL THEN NULL ELSE GREATEST(0, EXTRACT(EPOCH FROM ((${ended}) - ${started})))::double precision END`,
+    `CASE WHEN (${ended}) IS NULL THEN NULL WHEN ${answered} IS NULL THEN 0
+       ELSE GREATEST(0, CEIL(EXTRACT(EPOCH FROM ((${ended}) - ${answered}))))::integer END`,
+    "COALESCE((j->>'end_sip_code')::smallint, (j->>'sip_code')::smallint)",
+    "COALESCE(j->>'end_cause', j->>'hangup_cause')",
+    "COALESCE(j->>'end_side', j->>'hangup_side')",
+  );
+  return `INSERT INTO calls (${columns.join(', ')})
+  SELECT ${values.join(',\n    ')}
+  FROM jsonb_array_elements($1::jsonb->'i') AS i(j)`;
+}
+
+// Inserts and updates touch different calls (a call created in this batch is inserted with its changes folded in),
+// so the three parts cannot see each other's rows; call_events' foreign key is checked at the end of the statement,
+// after the CDR insert. Events keep the order of the array (identity values follow it).
+const BATCH_SQL = `WITH ins AS (
+  ${batchInsertSql()}
+), upd AS (
+  ${batchUpdateSql()}
+)
+INSERT INTO call_events (call_id, type, data, at)
+SELECT e->>'call_id', e->>'type', COALESCE(e->'data', '{}'::jsonb), COALESCE((e->>'at')::timestamptz, now())
+FROM jsonb_array_elements($1::jsonb->'e') WITH ORDINALITY AS x(e, n) ORDER BY n`;
+
+type BatchRow = Record<string, JsonValue | Date | undefined>;
+
+/** A CallUpdate as batch-row keys (column names); only the keys present in the patch. */
+function putUpdate(row: BatchRow, patch: CallUpdate): void {
+  for (const key of Object.keys(patch) as (keyof CallUpdate)[]) {
+    const value = patch[key];
+    const spec = UPDATE_COLUMNS[key];
+    if (value === undefined || spec === undefined) continue;
+    row[spec[0]] = value;
+  }
+}
+
+function putEnd(row: BatchRow, end: CallEnd): void {
+  row['end_status'] = end.status;
+  if (end.endedAt !== undefined) row['end_at'] = end.endedAt;
+  if (end.sipCode !== undefined) row['end_sip_code'] = end.sipCode;
+  if (end.hangupCause !== undefined) row['end_cause'] = end.hangupCause;
+  if (end.hangupSide !== undefined) row['end_side'] = end.hangupSide;
+}
+
+/** The batch as the one jsonb parameter of BATCH_SQL. */
+function batchParam(entries: readonly CallBatchEntry[]): string {
+  const inserts: BatchRow[] = [];
+  const updates: BatchRow[] = [];
+  const events: BatchRow[] = [];
+  for (const entry of entries) {
+    const row: BatchRow = { call_id: entry.callId };
+    const c = entry.create;
+    if (c) {
+      row['instance_id'] = c.instanceId;
+      row['direction'] = c.direction;
+      row['from_number'] = c.fromNumber;
+      row['to_number'] = c.toNumber;
+      row['from_display'] = c.fromDisplay;
+      row['parent_call_id'] = c.parentCallId;
+      row['trunk_id'] = c.trunkId;
+      row['remote_address'] = c.remoteAddress;
+      row['status'] = c.status;
+      row['started_at'] = c.startedAt;
+      row['codec'] = c.codec;
+      row['webhook_url'] = c.webhookUrl;
+      row['metadata'] = c.metadata;
+    }
+    const u = entry.update;
+    if (u) {
+      const meta = u.metadata;
+      putUpdate(row, u);
+      if (c && meta) row['metadata'] = { ...(c.metadata ?? {}), ...meta };
+    }
+    if (entry.appendDtmf) row['dtmf_append'] = entry.appendDtmf;
+    if (entry.end) putEnd(row, entry.end);
+    const hasChange = c !== undefined || u !== undefined || entry.appendDtmf || entry.end !== undefined;
+    if (c) inserts.push(row);
+    else if (hasChange) updates.push(row);
+    if (entry.events) {
+      for (const ev of entry.events) events.push({ call_id: entry.callId, type: ev.type, data: ev.data, at: ev.at });
+    }
+  }
+  // JSON.stringify writes Dates as ISO-8601 UTC with milliseconds and leaves out undefined keys ("keep").
+  return JSON.stringify({ i: inserts, u: updates, e: events });
+}
+
 /**
  * Call detail records. Every write is an awaited statement: once a method resolves, the row is
  * committed (no write-behind buffer that a kill -9 could lose).
@@ -249,6 +417,17 @@ export class CallRepository {
     sets.push('updated_at = now()');
     const res = await this.db.query(`UPDATE calls SET ${sets.join(', ')} WHERE call_id = $1 RETURNING *`, params);
     return res.rows[0] ? toRecord(res.rows[0]) : undefined;
+  }
+
+  /**
+   * Apply the writes of many calls in one statement (one round trip, one commit): CDR inserts with their first
+   * changes folded in, CDR updates and ends, and call_events rows. Atomic: on error nothing of the batch is written
+   * (the caller may retry entries one by one to isolate a bad one). Resolves once committed. An entry must not
+   * both `create` a call and be followed by another entry for the same call in the same batch.
+   */
+  async writeBatch(entries: readonly CallBatchEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db.query(BATCH_SQL, [batchParam(entries)]);
   }
 
   /** Mark the call answered (status and answer time). */

@@ -18,9 +18,20 @@ export {
   type CdrStatus,
   type HangupSide,
   type NewCall,
+  type CallBatchEntry,
+  type CallBatchEvent,
 } from './call-repository';
 export { CallEventRepository, type CallEvent } from './call-event-repository';
-export { NUMBER_ROUTES, NumberRepository, type NumberRoute, type NumberSettings, type NumberSettingsPatch } from './number-repository';
+export {
+  NUMBER_ROUTES,
+  NumberRepository,
+  notifyRoutingDataChange,
+  onRoutingDataChange,
+  type NumberRoute,
+  type NumberSettings,
+  type NumberSettingsPatch,
+  type RoutingTable,
+} from './number-repository';
 export { BlockedNumberRepository, type BlockedNumber } from './blocked-number-repository';
 export { InstanceRepository, type InstanceHeartbeat, type InstanceRecord, type InstanceStatus } from './instance-repository';
 export { SecretCipher, SecretCipherError, DEVELOPMENT_SECRET_KEY } from './secret-cipher';
@@ -54,3 +65,14 @@ export {
 export { RegistrationRepository, type BindingWrite, type RegistrationBinding } from './registration-repository';
 export { SipUserRepository, type NewSipUser, type SipUserHa1Hash, type SipUserPatch, type SipUserRecord } from './sip-user-repository';
 export { createRepositories, type Repositories, type RepositoryOptions } from './repositories';
+export {
+  RecordingRepository,
+  type NewRecording,
+  type RecordingCompletion,
+  type RecordingLayout,
+  type RecordingListFilter,
+  type RecordingPage,
+  type RecordingRecord,
+  type RecordingSource,
+  type RecordingStatus,
+} from './recording-repository';

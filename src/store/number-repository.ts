@@ -64,6 +64,39 @@ function toSettings(row: Record<string, unknown>): NumberSettings {
   };
 }
 
+// ---- change notifications ---------------------------------------------------------------------------------------
+// Call routing keeps numbers and blocked_numbers in memory (no query per INVITE). Every write through these
+// repositories tells the caches of this process at once, so an API change applies to the very next call; changes
+// made elsewhere (another instance, psql) are picked up by the caches' own polling.
+
+/** Which routing table changed. */
+export type RoutingTable = 'numbers' | 'blocked_numbers';
+
+type RoutingChangeListener = (table: RoutingTable) => void;
+const routingListeners = new Set<RoutingChangeListener>();
+
+/** Be told whenever numbers or blocked_numbers are written in this process; returns the unsubscribe function. */
+export function onRoutingDataChange(listener: RoutingChangeListener): () => void {
+  routingListeners.add(listener);
+  return () => {
+    routingListeners.delete(listener);
+  };
+}
+
+/**
+ * Invalidate every routing cache of this process (called by the repositories after each write; call it yourself
+ * after changing those tables with raw SQL). A listener that throws does not stop the others.
+ */
+export function notifyRoutingDataChange(table: RoutingTable): void {
+  for (const listener of routingListeners) {
+    try {
+      listener(table);
+    } catch {
+      // A cache's invalidation is a flag flip; nothing to recover here.
+    }
+  }
+}
+
 /** DID settings. A number without a row is routed by DEFAULT_ROUTE. */
 export class NumberRepository {
   constructor(private readonly db: Queryable) {}
@@ -97,7 +130,24 @@ export class NumberRepository {
        ON CONFLICT (number) DO UPDATE SET ${updates.join(', ')} RETURNING *`,
       params,
     );
+    notifyRoutingDataChange('numbers');
     return toSettings(res.rows[0]);
+  }
+
+  /**
+   * Up to `limit` raw rows of the table in number order (every column, including ones a later migration adds): the
+   * snapshot a routing cache loads in one statement.
+   */
+  async snapshotRows(limit: number): Promise<Record<string, unknown>[]> {
+    const res = await this.db.query('SELECT * FROM numbers ORDER BY number LIMIT $1', [Math.max(1, Math.trunc(limit))]);
+    return res.rows;
+  }
+
+  /** A short text that changes when rows are added, removed or updated (row count and newest updated_at). */
+  async fingerprint(): Promise<string> {
+    const res = await this.db.query<{ n: unknown; t: unknown }>('SELECT count(*) AS n, max(updated_at)::text AS t FROM numbers');
+    const row = res.rows[0];
+    return `${String(row?.n ?? 0)}/${String(row?.t ?? '')}`;
   }
 
   /** Numbers in ascending order; `after` is the last number of the previous page. */
@@ -109,6 +159,7 @@ export class NumberRepository {
 
   async delete(number: string): Promise<boolean> {
     const res = await this.db.query('DELETE FROM numbers WHERE number = $1', [number]);
+    notifyRoutingDataChange('numbers');
     return res.rowCount > 0;
   }
 }

@@ -38,6 +38,8 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
     RTP_PORT_MIN: String(rtpMin),
     RTP_PORT_MAX: String(rtpMin + 398),
     LOG_LEVEL: 'silent',
+    // The suites call from 127.0.0.1, which is no trunk: accept unknown sources unless a test checks refusal.
+    OPEN_INBOUND: 'true',
     ...env,
   });
   const server = await startServer(config, { logger: nullLogger, db: database.db });

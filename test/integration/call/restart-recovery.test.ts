@@ -59,6 +59,8 @@ async function start(sipPort: number, apiPort: number, rtpMin: number): Promise<
     SIP_PUBLIC_ADDRESS: '127.0.0.1',
     API_BIND_ADDRESS: '127.0.0.1',
     DEFAULT_ROUTE: 'echo',
+    // Calls come from 127.0.0.1, which is no trunk.
+    OPEN_INBOUND: 'true',
     RTP_PORT_MIN: String(rtpMin),
     RTP_PORT_MAX: String(rtpMin + 100),
     LOG_LEVEL: 'info',

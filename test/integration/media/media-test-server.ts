@@ -44,6 +44,8 @@ export async function startMediaTestServer(env: Record<string, string>, backend:
     RTP_PORT_MIN: String(rtpMin),
     RTP_PORT_MAX: String(rtpMin + 198),
     LOG_LEVEL: 'silent',
+    // Calls come from 127.0.0.1, which is no trunk.
+    OPEN_INBOUND: 'true',
     ...env,
   });
   const seen: ObservedSession[] = [];

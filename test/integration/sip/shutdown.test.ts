@@ -33,6 +33,8 @@ it('serves a call, then on SIGTERM sends BYE for it and exits 0', async () => {
     SIP_PUBLIC_ADDRESS: '127.0.0.1',
     API_BIND_ADDRESS: '127.0.0.1',
     DEFAULT_ROUTE: 'answer',
+    // Calls come from 127.0.0.1, which is no trunk.
+    OPEN_INBOUND: 'true',
     RTP_PORT_MIN: String(rtpMin - (rtpMin % 2)),
     RTP_PORT_MAX: String(rtpMin - (rtpMin % 2) + 100),
     LOG_LEVEL: 'info',

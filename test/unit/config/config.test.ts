@@ -56,7 +56,18 @@ describe('loadConfig defaults', () => {
     expect(c.rtp).toEqual({ portMin: 10000, portMax: 20000, timeoutS: 60 });
     expect(c.database).toEqual({ url: undefined, poolMax: 10, dataDir: './data' });
     expect(c.api).toMatchObject({ port: 8000, bindAddress: '0.0.0.0', allowedCidrs: [], trustProxy: false, metricsEnabled: true, jwtSecretKey: undefined });
-    expect(c.ai).toEqual({ platformUrl: undefined, token: undefined, protocol: 'native', connectTimeoutMs: 3000, reconnectS: 10 });
+    expect(c.ai).toEqual({
+      platformUrl: undefined,
+      token: undefined,
+      protocol: 'native',
+      connectTimeoutMs: 3000,
+      reconnectS: 10,
+      fallback: { kind: 'hangup' },
+      fallbackMessage: undefined,
+      maxSessions: 100,
+      twilioAccountSid: undefined,
+      twilioAuthToken: undefined,
+    });
     expect(c.media).toEqual({ recordingsDir: join('./data', 'recordings'), mohDir: join('./data', 'moh') });
     expect(c.cluster).toEqual({ instanceId: 'sip-node-1-4242', heartbeatS: 5 });
     expect(c.shutdownGraceS).toBe(30);
