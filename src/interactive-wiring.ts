@@ -85,6 +85,11 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
   calls.registerApp('ivr', ivr);
   calls.registerApp('queue', queues);
 
+  // Whether a number records its calls, asked once per call: cached 2 s per number so the call path needs no query.
+  const numberRecords = new TtlCache<boolean>(2000, async (number) => {
+    const n = await repos.numbers.get(number);
+    return n !== undefined && (n.recordingEnabled || n.aiSettings['record'] === true);
+  });
   const recordingIndex = new RecordingRepository(db);
   const transcriber = config.media.transcriberUrl !== undefined ? new HttpTranscriber({ url: config.media.transcriberUrl }) : undefined;
   const recordings = new RecordingService({
@@ -92,10 +97,7 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
     calls,
     dir: config.media.recordingsDir,
     instanceId,
-    numberRecords: async (number) => {
-      const n = await repos.numbers.get(number);
-      return n !== undefined && (n.recordingEnabled || n.aiSettings['record'] === true);
-    },
+    numberRecords: (number) => numberRecords.get(number),
     webhooks,
     transcriber,
     transcripts: repos.callEvents,
@@ -131,4 +133,24 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
       await recordings.close();
     },
   };
+}
+
+/** A small per-key cache with a time to live, loading misses through `load` (concurrent misses share one load). */
+class TtlCache<V> {
+  private readonly entries = new Map<string, { at: number; value: Promise<V> }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly load: (key: string) => Promise<V>,
+    private readonly maxEntries = 50_000,
+  ) {}
+  get(key: string): Promise<V> {
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    const value = this.load(key);
+    this.entries.set(key, { at: now, value });
+    value.catch(() => this.entries.delete(key));
+    return value;
+  }
 }

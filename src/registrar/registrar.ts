@@ -8,6 +8,10 @@ import { RegistrationRepository, SipUserRepository, type Database, type Queryabl
 import { planRegister, type ContactChange, type ExpiryBounds } from './register-plan';
 import { SipUserDirectory } from './sip-user-directory';
 
+/** How long a lookup that found no binding is remembered (ms), and how many such entries at most. */
+const NEGATIVE_CACHE_MS = 2000;
+const NEGATIVE_CACHE_MAX = 100_000;
+
 /** Minimal logging surface (the observability logger satisfies it). */
 export interface RegistrarLogger {
   debug(obj: object, msg?: string): void;
@@ -156,6 +160,7 @@ export class Registrar {
 
   /** Handler for `ua.handle('REGISTER', ...)`. Never throws; storage failures are answered 500. */
   handleRegister(req: IncomingRequest): void {
+    this.unbound.clear();
     this.process(req.request, req.source).then(
       (o) => req.respond(o.status, { reason: o.reason, headers: o.headers }),
       (err: unknown) => {
@@ -171,8 +176,24 @@ export class Registrar {
     return this.lookupAor(this.aorOf(user));
   }
 
+  /**
+   * Addresses of record found without bindings, remembered for NEGATIVE_CACHE_MS: call routing asks for every dialled
+   * number that is no DID, and most of those are not phones. A REGISTER handled here clears the entry at once; one
+   * handled by another instance is seen within NEGATIVE_CACHE_MS.
+   */
+  private readonly unbound = new Map<string, number>();
+
   async lookupAor(aor: string): Promise<RegisteredContact[]> {
+    const until = this.unbound.get(aor);
+    if (until !== undefined) {
+      if (until > this.clock.now()) return [];
+      this.unbound.delete(aor);
+    }
     const rows = await this.bindings.listByAor(aor);
+    if (rows.length === 0) {
+      if (this.unbound.size >= NEGATIVE_CACHE_MAX) this.unbound.clear();
+      this.unbound.set(aor, this.clock.now() + NEGATIVE_CACHE_MS);
+    }
     const out: RegisteredContact[] = [];
     for (const b of rows) {
       const c = this.contactOf(b);
