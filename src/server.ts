@@ -323,6 +323,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       // Call control through its service interface (DESIGN.md: api talks to call via CallControl).
       calls: calls as CallControl,
+      afterOriginate: (callId, o) => {
+        if (o.record) interactive.recordings.recordWhenAnswered(callId, 'originate');
+        if (o.machineDetection) interactive.machineDetection.request(callId, { waitForBeep: o.waitForBeep });
+      },
       trunkState: (id) => trunks.liveState(id),
       // API changes take effect without a restart: re-read the trunks (re-register, re-ping, new routes).
       onTrunksChanged: () => {

@@ -10,7 +10,7 @@ import type { JwtVerifier } from './jwt-verifier';
 import { buildOpenApiDocument } from './openapi';
 import { principalOf, requestContext, requestLog } from './request-context';
 import type { RouteDefinition } from './route-definition';
-import { callRoutes, numberRoutes, opsRoutes, smsRoutes, trunkRoutes, twilioRoutes, type ListenerInfo, type SmsApi, type TrunkLiveState, type TwilioRouteDeps } from './routes';
+import { callRoutes, type CallRouteDeps, numberRoutes, opsRoutes, smsRoutes, trunkRoutes, twilioRoutes, type ListenerInfo, type SmsApi, type TrunkLiveState, type TwilioRouteDeps } from './routes';
 import { ivrRoutes, queueRoutes, recordingRoutes, type IvrMenuStore, type QueueApi, type RecordingControl, type RecordingIndex } from './routes';
 import { authenticate, clientIp, cors, ipAllowList, rateLimit, requireScope } from './security-middleware';
 import { TokenBucketLimiter } from './token-bucket-limiter';
@@ -59,6 +59,8 @@ export interface ApiDependencies {
   };
   /** Call control behind /api/calls; absent = the live-call routes answer 503 calls_unavailable. */
   calls?: CallControl;
+  /** Arms recording / answering-machine detection of an API-initiated call (see CallRouteDeps.afterOriginate). */
+  afterOriginate?: CallRouteDeps['afterOriginate'];
   listeners?: () => ListenerInfo;
   activeCalls?: () => number;
   trunkState?: (id: string) => TrunkLiveState | undefined;
@@ -156,7 +158,13 @@ export function createApi(deps: ApiDependencies): ApiApp {
     ...numberRoutes({ numbers: repositories.numbers, blockedNumbers: repositories.blockedNumbers }),
     ...trunkRoutes({ trunks: repositories.trunks, trunkState: deps.trunkState, onTrunksChanged: deps.onTrunksChanged }),
     ...smsRoutes({ sms: deps.sms }),
-    ...callRoutes({ calls: deps.calls, cdrs: repositories.calls, callEvents: repositories.callEvents, instanceId: deps.instanceId }),
+    ...callRoutes({
+      calls: deps.calls,
+      cdrs: repositories.calls,
+      callEvents: repositories.callEvents,
+      instanceId: deps.instanceId,
+      afterOriginate: deps.afterOriginate,
+    }),
     ...(deps.twilio ? twilioRoutes({ ...deps.twilio, calls: deps.calls }) : []),
     ...ivrRoutes({ menus: deps.ivrMenus }),
     ...queueRoutes({ queues: deps.queues, clock: deps.clock ? () => (deps.clock as Clock).wallNow() : undefined }),

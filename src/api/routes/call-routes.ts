@@ -16,6 +16,11 @@ export interface CallRouteDeps {
   callEvents?: CallEventRepository;
   /** This instance (a CDR left open by another live instance is that instance's call, not ours). */
   instanceId?: string;
+  /**
+   * Called right after an outbound call is placed with `record` and/or `machine_detection` (before the answer): arms
+   * the recording and the answering-machine detection of that call. Absent = those options answer 501.
+   */
+  afterOriginate?: (callId: string, opts: { record: boolean; machineDetection: boolean; waitForBeep: boolean }) => void;
   /** Longest a transfer request waits for the outcome before answering 202 (ms). Default 20 s. */
   transferWaitMs?: number;
   clock?: Clock;
@@ -66,7 +71,9 @@ const initiateBody = z.strictObject({
   trunk: z.string().min(1).max(64).optional().describe('Trunk to place the call through; default the outbound trunk'),
   route: z.string().min(1).max(600).optional().describe('What the callee gets once answered: ai | answer | echo | ivr:<id> | queue:<id> | forward:<target>; default answer'),
   timeout: z.number().int().min(1).max(600).optional().describe('Ring this long (seconds) before giving up as no-answer; default 60'),
-  record: z.boolean().optional().describe('Record the call'),
+  record: z.boolean().optional().describe('Record the call (stereo WAV; GET /api/recordings)'),
+  machine_detection: z.boolean().optional().describe('Classify the answered party as human or machine (CDR metadata.amd, webhook, call_start)'),
+  machine_detection_wait_for_beep: z.boolean().optional().describe('With machine_detection: start the route only after a machine greeting beep'),
 });
 
 const transferBody = z
@@ -404,14 +411,17 @@ export function callRoutes(deps: CallRouteDeps): RouteDefinition[] {
         201: { description: 'The call is being placed', schema: initiatedSchema },
         ...VALIDATION_RESPONSE,
         ...AUTH_RESPONSES,
-        501: { description: 'A requested feature (record) is not available', schema: errorSchema },
+        501: { description: 'A requested feature (record, machine_detection) is not available', schema: errorSchema },
         ...UNAVAILABLE_RESPONSE,
       },
       async handle({ body, log, res }) {
         const calls = control();
-        if (body.record === true) {
+        const wantsRecord = body.record === true;
+        const wantsAmd = body.machine_detection === true;
+        if ((wantsRecord || wantsAmd) && !deps.afterOriginate) {
           // Refused rather than ignored: a caller that asked for a recording must not believe it has one.
-          throw new ApiError(501, 'not_implemented', 'record: recording of API-initiated calls is not available on this server', 'record');
+          const field = wantsRecord ? 'record' : 'machine_detection';
+          throw new ApiError(501, 'not_implemented', `${field}: not available on this server`, field);
         }
         const info = await act(
           '',
@@ -426,6 +436,9 @@ export function callRoutes(deps: CallRouteDeps): RouteDefinition[] {
             }),
           { target: 'to_number', route: 'route', trunk: 'trunk', trunkGiven: body.trunk !== undefined && body.trunk !== 'default' },
         );
+        if (wantsRecord || wantsAmd) {
+          deps.afterOriginate?.(info.callId, { record: wantsRecord, machineDetection: wantsAmd, waitForBeep: body.machine_detection_wait_for_beep === true });
+        }
         log.info({ callId: info.callId, to: body.to_number, route: info.route }, 'call initiated');
         res.setHeader('Location', `/api/calls/${encodeURIComponent(info.callId)}`);
         return {
