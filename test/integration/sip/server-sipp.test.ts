@@ -31,6 +31,24 @@ describe('SIPp against the answer route', () => {
     expect(srv.server.ua.sessionCount).toBe(0);
   });
 
+  it('moves the Prometheus counters: SIP messages by method and status class, calls by final state', async () => {
+    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${srv.server.apiPort}/metrics`)).text();
+    // Sum of the sip_messages_total series carrying every given label (label order in the exposition is not fixed).
+    const sum = (text: string, labels: string[]): number =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('sip_messages_total{') && labels.every((x) => l.includes(x)))
+        .reduce((acc, l) => acc + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const invitesIn = ['direction="in"', 'method="INVITE"'];
+    const okOut = ['direction="out"', 'status_class="2xx"'];
+    const before = await scrape();
+    const r = await runSipp({ scenario: 'uac', target: srv.udpTarget, calls: 5, rate: 10, timeoutS: 30 });
+    expect(r.successful).toBe(5);
+    const after = await scrape();
+    expect(sum(after, invitesIn) - sum(before, invitesIn)).toBe(5);
+    expect(sum(after, okOut) - sum(before, okOut)).toBeGreaterThanOrEqual(10);
+  });
+
   it('completes the built-in uac scenario over TCP', async () => {
     const r = await runSipp({ scenario: 'uac', target: srv.tcpTarget, transport: 't1', calls: 30, rate: 30, timeoutS: 30 });
     expect(r.exitCode).toBe(0);
