@@ -93,7 +93,10 @@ const UAS_NO_REFER = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 
     ]]>
   </send>
-  <recv request="ACK" next="1"/>
+  <!-- RFC 3261 §15: a BYE may come while our 200 to a re-INVITE still waits for its ACK (the server hangs up while
+       its own re-INVITE of this leg is in flight); take either. -->
+  <recv request="ACK" optional="true" next="1"/>
+  <recv request="BYE" next="3"/>
 
   <label id="3"/>
   <send>
