@@ -396,6 +396,36 @@ export function callRoutes(deps: CallRouteDeps): RouteDefinition[] {
     }
   };
 
+
+  /** hold / resume: the same re-INVITE round trip, answered once the party accepted it (502 when it refused). */
+  function holdRoute(action: 'hold' | 'resume', summary: string, description: string, okDescription: string): RouteDefinition {
+    const past = action === 'hold' ? 'held' : 'resumed';
+    return defineRoute({
+      method: 'post',
+      path: `/api/calls/:call_id/${action}`,
+      tag: 'Calls',
+      summary,
+      description,
+      access: 'calls:write',
+      params: callParam,
+      responses: {
+        200: { description: okDescription, schema: actionSchema },
+        ...VALIDATION_RESPONSE,
+        ...NOT_FOUND_RESPONSE,
+        ...CONFLICT_RESPONSE,
+        ...PEER_RESPONSE,
+        ...AUTH_RESPONSES,
+        ...UNAVAILABLE_RESPONSE,
+      },
+      async handle({ params, log }) {
+        const { calls } = await live(params.call_id);
+        const ok = await act(params.call_id, () => (action === 'hold' ? calls.hold(params.call_id) : calls.resume(params.call_id)));
+        if (!ok) throw new ApiError(502, `${action}_failed`, `the party did not accept the ${action} re-INVITE`);
+        log.info({ callId: params.call_id }, `call ${past} by API`);
+        return { status: 200, body: { call_id: params.call_id, action, state: stateOf(calls, params.call_id) } };
+      },
+    });
+  }
   return [
     defineRoute({
       method: 'post',
@@ -555,56 +585,8 @@ export function callRoutes(deps: CallRouteDeps): RouteDefinition[] {
         return { status: 200, body: { call_id: params.call_id, action: 'hangup', state: stateOf(calls, params.call_id) } };
       },
     }),
-    defineRoute({
-      method: 'post',
-      path: '/api/calls/:call_id/hold',
-      tag: 'Calls',
-      summary: 'Put a call on hold',
-      description: 'Re-INVITE with a sendonly offer (RFC 3264 §8.4); the party hears music on hold. Answers once the party accepted.',
-      access: 'calls:write',
-      params: callParam,
-      responses: {
-        200: { description: 'Held', schema: actionSchema },
-        ...VALIDATION_RESPONSE,
-        ...NOT_FOUND_RESPONSE,
-        ...CONFLICT_RESPONSE,
-        ...PEER_RESPONSE,
-        ...AUTH_RESPONSES,
-        ...UNAVAILABLE_RESPONSE,
-      },
-      async handle({ params, log }) {
-        const { calls } = await live(params.call_id);
-        const ok = await act(params.call_id, () => calls.hold(params.call_id));
-        if (!ok) throw new ApiError(502, 'hold_failed', 'the party did not accept the hold re-INVITE');
-        log.info({ callId: params.call_id }, 'call held by API');
-        return { status: 200, body: { call_id: params.call_id, action: 'hold', state: stateOf(calls, params.call_id) } };
-      },
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/api/calls/:call_id/resume',
-      tag: 'Calls',
-      summary: 'Resume a held call',
-      description: 'Re-INVITE with a sendrecv offer; music on hold stops.',
-      access: 'calls:write',
-      params: callParam,
-      responses: {
-        200: { description: 'Resumed', schema: actionSchema },
-        ...VALIDATION_RESPONSE,
-        ...NOT_FOUND_RESPONSE,
-        ...CONFLICT_RESPONSE,
-        ...PEER_RESPONSE,
-        ...AUTH_RESPONSES,
-        ...UNAVAILABLE_RESPONSE,
-      },
-      async handle({ params, log }) {
-        const { calls } = await live(params.call_id);
-        const ok = await act(params.call_id, () => calls.resume(params.call_id));
-        if (!ok) throw new ApiError(502, 'resume_failed', 'the party did not accept the resume re-INVITE');
-        log.info({ callId: params.call_id }, 'call resumed by API');
-        return { status: 200, body: { call_id: params.call_id, action: 'resume', state: stateOf(calls, params.call_id) } };
-      },
-    }),
+    holdRoute('hold', 'Put a call on hold', 'Re-INVITE with a sendonly offer (RFC 3264 §8.4); the party hears music on hold. Answers once the party accepted.', 'Held'),
+    holdRoute('resume', 'Resume a held call', 'Re-INVITE with a sendrecv offer; music on hold stops.', 'Resumed'),
     defineRoute({
       method: 'post',
       path: '/api/calls/:call_id/transfer',
