@@ -1,4 +1,4 @@
-import { cursorTsSql, decodeCursor, encodeCursor } from './cursor';
+import { pageHistory } from './cursor';
 import type { Queryable, SqlParam } from './database';
 import { date, dateOrNull, jsonObject, jsonParam, num, numOrNull, strOrNull, type JsonObject, type JsonValue } from './row-values';
 
@@ -145,7 +145,6 @@ const UPDATE_COLUMNS: { readonly [K in keyof CallUpdate]-?: readonly [column: st
   metadata: ['metadata', '::jsonb'],
 };
 
-const MAX_PAGE = 500;
 
 // Durations are computed from the new end time inside the same UPDATE (SET expressions see the old row),
 // so a CDR is never left ended without its durations. Billable time rounds up to whole seconds, as
@@ -495,42 +494,9 @@ export class CallRepository {
 
   /** Newest first, filtered, keyset-paginated (stable while new calls arrive). */
   async list(filter: CallListFilter = {}): Promise<CallPage> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    const add = (value: SqlParam): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (filter.number !== undefined) {
-      const p = add(filter.number);
-      where.push(`(from_number = ${p} OR to_number = ${p})`);
-    }
-    if (filter.direction !== undefined) where.push(`direction = ${add(filter.direction)}`);
-    if (filter.status !== undefined) {
-      const statuses = typeof filter.status === 'string' ? [filter.status] : [...filter.status];
-      where.push(`status = ANY(${add(statuses)}::text[])`);
-    }
-    if (filter.instanceId !== undefined) where.push(`instance_id = ${add(filter.instanceId)}`);
-    if (filter.from !== undefined) where.push(`started_at >= ${add(filter.from)}::timestamptz`);
-    if (filter.to !== undefined) where.push(`started_at < ${add(filter.to)}::timestamptz`);
-    if (filter.cursor !== undefined) {
-      const c = decodeCursor(filter.cursor);
-      where.push(`(started_at, id) < (${add(c.ts)}::timestamptz, ${add(c.id)}::uuid)`);
-    }
-    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 50), 1), MAX_PAGE);
-    const res = await this.db.query(
-      `SELECT *, ${cursorTsSql('started_at')} AS cursor_ts FROM calls
-       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY started_at DESC, id DESC LIMIT ${add(limit + 1)}`,
-      params,
-    );
-    const more = res.rows.length > limit;
-    const rows = more ? res.rows.slice(0, limit) : res.rows;
-    const last = rows[rows.length - 1];
-    return {
-      items: rows.map(toRecord),
-      nextCursor: more && last ? encodeCursor(String(last['cursor_ts']), String(last['id'])) : null,
-    };
+    return pageHistory(this.db, 'calls', 'started_at', filter, toRecord, (add, where) => {
+      if (filter.instanceId !== undefined) where.push(`instance_id = ${add(filter.instanceId)}`);
+    });
   }
 
   /** The row an UPDATE returned, or the current row when the UPDATE matched nothing (already ended). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { cursorTsSql, decodeCursor, encodeCursor } from './cursor';
-import type { Queryable, SqlParam } from './database';
+import { pageHistory } from './cursor';
+import type { Queryable } from './database';
 import { date, dateOrNull, jsonObject, jsonParam, num, numOrNull, strOrNull, type JsonObject } from './row-values';
 
 export type SmsDirection = 'inbound' | 'outbound';
@@ -112,7 +112,6 @@ export interface SmsAttemptResult {
   sipCallId?: string;
 }
 
-const MAX_PAGE = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function toRecord(row: Record<string, unknown>): SmsRecord {
@@ -295,41 +294,7 @@ export class SmsRepository {
 
   /** Newest first, filtered, keyset-paginated (stable while new messages arrive). */
   async list(filter: SmsListFilter = {}): Promise<SmsPage> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    const add = (value: SqlParam): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (filter.number !== undefined) {
-      const p = add(filter.number);
-      where.push(`(from_number = ${p} OR to_number = ${p})`);
-    }
-    if (filter.direction !== undefined) where.push(`direction = ${add(filter.direction)}`);
-    if (filter.status !== undefined) {
-      const statuses = typeof filter.status === 'string' ? [filter.status] : [...filter.status];
-      where.push(`status = ANY(${add(statuses)}::text[])`);
-    }
-    if (filter.from !== undefined) where.push(`created_at >= ${add(filter.from)}::timestamptz`);
-    if (filter.to !== undefined) where.push(`created_at < ${add(filter.to)}::timestamptz`);
-    if (filter.cursor !== undefined) {
-      const c = decodeCursor(filter.cursor);
-      where.push(`(created_at, id) < (${add(c.ts)}::timestamptz, ${add(c.id)}::uuid)`);
-    }
-    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 50), 1), MAX_PAGE);
-    const res = await this.db.query(
-      `SELECT *, ${cursorTsSql('created_at')} AS cursor_ts FROM sms_messages
-       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT ${add(limit + 1)}`,
-      params,
-    );
-    const more = res.rows.length > limit;
-    const rows = more ? res.rows.slice(0, limit) : res.rows;
-    const last = rows[rows.length - 1];
-    return {
-      items: rows.map(toRecord),
-      nextCursor: more && last ? encodeCursor(String(last['cursor_ts']), String(last['id'])) : null,
-    };
+    return pageHistory(this.db, 'sms_messages', 'created_at', filter, toRecord);
   }
 
   /**
