@@ -254,9 +254,12 @@ export class SipPeer {
     return this.sending;
   }
 
-  /** In-band DTMF tones (ITU-T Q.23) of `digits`, then silence. */
+  /**
+   * In-band DTMF tones (ITU-T Q.23) of `digits`, then silence. Presses of 250 ms (a typical human press) survive a
+   * frame or two lost when this shared machine stalls the in-process sender.
+   */
   sendInbandDtmf(digits: string): Promise<void> {
-    const seq = dtmfSequence(digits, { durationMs: 120, pauseMs: 120 });
+    const seq = dtmfSequence(digits, { durationMs: 250, pauseMs: 150 });
     const ms = seq.segments.reduce((a, s) => a + s.durationMs, 0) + 200;
     return this.sendPcm(toneSamples(seq, ms));
   }
