@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { CallControlError, type ActiveCallInfo, type CallControl, type TransferResult } from '../../call';
-import { CDR_STATUSES, InvalidCursorError, type CallEvent, type CallEventRepository, type CallPage, type CallRecord, type CallRepository, type CdrStatus } from '../../store';
+import { CDR_STATUSES, InvalidCursorError, type CallEvent, type CallEventRepository, type CallPage, type CallRecord, type CallRepository } from '../../store';
 import { systemClock, type Clock, type TimerHandle } from '../../util';
 import { ApiError } from '../api-error';
 import { defineRoute, type RouteDefinition } from '../route-definition';
-import { AUTH_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, errorSchema, queryInt, webhookUrlSchema } from './common-schemas';
+import { AUTH_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, errorSchema, webhookUrlSchema, historyPageSchema, historyQuerySchema } from './common-schemas';
 import { parseUri } from '../../sip/message';
 
 /** What the call routes need: call control for live calls, the CDR tables for history. */
@@ -92,39 +92,7 @@ const transferBody = z
     }
   });
 
-const STATUS_SET: ReadonlySet<string> = new Set(CDR_STATUSES);
-
-/** `status=completed,busy`: one CDR status or a comma-separated list. */
-const statusQuery = z
-  .string()
-  .max(200)
-  .transform((s, ctx): CdrStatus[] => {
-    const out: CdrStatus[] = [];
-    for (const item of s.split(',')) {
-      const v = item.trim();
-      if (!STATUS_SET.has(v)) {
-        ctx.addIssue({ code: 'custom', message: `must be one or more of ${CDR_STATUSES.join(', ')}, comma-separated` });
-        return z.NEVER;
-      }
-      if (!out.includes(v as CdrStatus)) out.push(v as CdrStatus);
-    }
-    return out;
-  })
-  .optional();
-
-const historyQuery = z.strictObject({
-  /** Either party. */
-  number: z.string().min(1).max(64).optional(),
-  direction: z.enum(['inbound', 'outbound']).optional(),
-  status: statusQuery,
-  /** started_at >= since */
-  since: z.iso.datetime({ offset: true }).optional(),
-  /** started_at < until */
-  until: z.iso.datetime({ offset: true }).optional(),
-  /** `next_cursor` of the previous page. */
-  cursor: z.string().min(1).max(512).optional(),
-  limit: queryInt(1, 500, 50),
-});
+const historyQuery = historyQuerySchema(CDR_STATUSES);
 
 const callParam = z.strictObject({ call_id: callIdSchema });
 
@@ -197,7 +165,7 @@ const cdrSchema = z.object({
   updated_at: z.string(),
 });
 
-const historySchema = z.object({ items: z.array(cdrSchema), next_cursor: z.string().nullable(), limit: z.number().int() });
+const historySchema = historyPageSchema(cdrSchema);
 
 const eventSchema = z.object({ id: z.number().int(), at: z.string(), type: z.string(), data: z.record(z.string(), z.unknown()) });
 

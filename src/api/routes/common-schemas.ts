@@ -65,3 +65,45 @@ export const AUTH_RESPONSES = {
 
 export const VALIDATION_RESPONSE = { 400: { description: 'Validation failed; error.field names the field', schema: errorSchema } } as const;
 export const NOT_FOUND_RESPONSE = { 404: { description: 'No such resource', schema: errorSchema } } as const;
+
+/** `status=a,b`: one status of `statuses` or a comma-separated list of them (duplicates folded). */
+export function statusListQuery<T extends string>(statuses: readonly T[]) {
+  const known: ReadonlySet<string> = new Set(statuses);
+  return z
+    .string()
+    .max(200)
+    .transform((s, ctx): T[] => {
+      const out: T[] = [];
+      for (const item of s.split(',')) {
+        const v = item.trim();
+        if (!known.has(v)) {
+          ctx.addIssue({ code: 'custom', message: `must be one or more of ${statuses.join(', ')}, comma-separated` });
+          return z.NEVER;
+        }
+        if (!out.includes(v as T)) out.push(v as T);
+      }
+      return out;
+    })
+    .optional();
+}
+
+/**
+ * The query of a history list (calls, SMS): either party, direction, statuses, a [since, until) window on the
+ * record's start time, and keyset pagination (`cursor` is the `next_cursor` of the previous page).
+ */
+export function historyQuerySchema<T extends string>(statuses: readonly T[]) {
+  return z.strictObject({
+    number: z.string().min(1).max(64).optional(),
+    direction: z.enum(['inbound', 'outbound']).optional(),
+    status: statusListQuery(statuses),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    cursor: z.string().min(1).max(512).optional(),
+    limit: queryInt(1, 500, 50),
+  });
+}
+
+/** One page of a history list. */
+export function historyPageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), next_cursor: z.string().nullable(), limit: z.number().int() });
+}

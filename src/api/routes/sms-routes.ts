@@ -4,7 +4,7 @@ import { InvalidCursorError, SMS_STATUSES, isForeignKeyViolation, type SmsRecord
 import { InvalidStateError } from '../../util';
 import { ApiError } from '../api-error';
 import { defineRoute, type RouteDefinition } from '../route-definition';
-import { AUTH_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, errorSchema, queryInt, uuidSchema, webhookUrlSchema } from './common-schemas';
+import { AUTH_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, errorSchema, uuidSchema, webhookUrlSchema, historyPageSchema, historyQuerySchema } from './common-schemas';
 
 /** What the SMS routes need of the SMS service (SmsService satisfies it). */
 export interface SmsApi {
@@ -66,41 +66,9 @@ const messageSchema = z.object({
   updated_at: z.string(),
 });
 
-const historySchema = z.object({ items: z.array(messageSchema), next_cursor: z.string().nullable(), limit: z.number().int() });
+const historySchema = historyPageSchema(messageSchema);
 
-const STATUS_SET: ReadonlySet<string> = new Set(SMS_STATUSES);
-
-/** `status=queued,sending`: one status or a comma-separated list. */
-const statusQuery = z
-  .string()
-  .max(200)
-  .transform((s, ctx): SmsRecordStatus[] => {
-    const out: SmsRecordStatus[] = [];
-    for (const item of s.split(',')) {
-      const v = item.trim();
-      if (!STATUS_SET.has(v)) {
-        ctx.addIssue({ code: 'custom', message: `must be one or more of ${SMS_STATUSES.join(', ')}, comma-separated` });
-        return z.NEVER;
-      }
-      if (!out.includes(v as SmsRecordStatus)) out.push(v as SmsRecordStatus);
-    }
-    return out;
-  })
-  .optional();
-
-const historyQuery = z.strictObject({
-  /** Either party. */
-  number: z.string().min(1).max(64).optional(),
-  direction: z.enum(['inbound', 'outbound']).optional(),
-  status: statusQuery,
-  /** created_at >= since */
-  since: z.iso.datetime({ offset: true }).optional(),
-  /** created_at < until */
-  until: z.iso.datetime({ offset: true }).optional(),
-  /** `next_cursor` of the previous page. */
-  cursor: z.string().min(1).max(512).optional(),
-  limit: queryInt(1, 500, 50),
-});
+const historyQuery = historyQuerySchema(SMS_STATUSES);
 
 const messageParam = z.strictObject({ message_id: z.string().min(1).max(64) });
 
