@@ -1,35 +1,68 @@
 /**
- * End-to-end AI bridge load: `node --require ./bench/register.js bench/bridge-e2e.ts [100 500 1000]`.
+ * End-to-end AI bridge load: `npm run bench:bridge-e2e -- [100 500 1000 ...]` (default 100 500 1000).
  *
  * Three processes, so the server's figures are its own: this one runs the real server (SIP, RTP, call control, the
- * ai route, PGlite), a child runs the mock AI platform echoing every audio_data back (scripts/mock-ai.ts), and a
- * second child is the caller side: N SIP calls (INVITE/ACK/BYE over UDP) each sending one 20 ms PCMU packet every
- * 20 ms on a drift-free schedule. Each payload carries a packet counter in mu-law codes that survive
- * decode -> PCM16 -> base64 JSON -> echo -> PCM16 -> encode unchanged, so the caller side measures loss and the
- * round trip per packet (RTP out -> server -> AI -> server -> RTP back, including the jitter buffer and the 20 ms
- * playout clock).
+ * ai route, PGlite), a child runs the mock AI platform echoing every audio_data back (scripts/mock-ai.ts, lean mode:
+ * no message kept, echo without a JSON round trip), and a second child is the caller side: N SIP calls
+ * (INVITE/ACK/BYE over UDP), each sending one 20 ms PCMU packet every 20 ms on a drift-free schedule. The caller
+ * side is kept cheap so that it is not what saturates the machine: one UDP socket for every call's RTP (the server
+ * latches to it, RFC 4961 symmetric RTP, and tells calls apart by its own port), one timer for all calls (ten phase
+ * groups 2 ms apart, so packets are spread over the period as real callers' are), packets built once and patched.
  *
- * In the server the bridge's own hooks time the two hops it controls:
- *   uplink   a caller frame handed to the bridge (after the jitter buffer) -> its WebSocket frame written;
- *   downlink an AI audio message arriving -> its audio queued for the next 20 ms RTP tick.
- * Printed per N: server CPU (% of one core) and RSS, caller/AI CPU, packets sent / echoed / lost / late (> 150 ms),
- * RTT p50/p99, uplink and downlink p50/p99. Figures are printed, never asserted: the machine is shared.
+ * Each payload carries a packet counter in mu-law codes that survive decode -> PCM16 -> base64 JSON -> echo -> PCM16
+ * -> encode unchanged. The caller side measures loss and the round trip per packet; the server side, through
+ * wrappers on the call's objects (a few hundred ns per frame), times the two hops the server owns:
+ *   RTP->WS  an RTP packet's arrival at the call's socket -> its audio_data message handed to the WebSocket
+ *            (includes the jitter buffer's playout delay and the 20 ms tick);
+ *   AI->RTP  an AI audio_data message's arrival at the bridge -> the RTP packet carrying it sent.
+ * The caller offers telephone-event, as trunks do: the in-band DTMF detector (a media cost, see bench:media) is off.
+ *
+ * Printed per N: server CPU (% of one core, and CPU time per call per 20 ms), event-loop delay p99/max, RSS,
+ * caller/AI CPU, packets sent / lost / late (RTT > 150 ms), RTT p50/p99, RTP->WS and AI->RTP p50/p99, frames the
+ * server dropped (uplink backlog, playout after stalls), the load generator's worst lateness and the load average.
+ * Figures are printed, never asserted: the machine is shared.
+ *
+ * Environment: BENCH_DATABASE_URL runs the server on that PostgreSQL instead of the embedded PGlite (whose WASM
+ * heap alone is ~800 MB of RSS); BENCH_PROFILE_DIR writes a V8 CPU profile of the server over each measurement
+ * window (the same profiler as `node --cpu-prof`, limited to the window) as <dir>/bridge-<N>.cpuprofile.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { AiAudioCommand, AiDecodeResult } from '../src/bridge';
 import { loadConfig } from '../src/config';
+import { PCMU } from '../src/dsp';
+import type { MediaSession } from '../src/media';
 import { nullLogger } from '../src/observability';
 import { startServer } from '../src/server';
 
 const FRAME = 160;
-const BASE = 120; // counter digits: mu-law codes 0..119 survive decode -> encode
-const RING = 1024;
+const BASE = 100; // counter digits: mu-law codes 0..99 survive decode -> encode
+const RING = 256; // counters remembered per call (5 s of packets)
 const LATE_MS = 150;
 const MEASURE_MS = 8000;
 const WARMUP_MS = 1500;
+const GROUPS = 10; // phase groups of the caller side's one timer (2 ms apart)
+
+function check(a: number, b: number, c: number): number {
+  return (a * 31 + b * 17 + c * 7 + 11) % BASE;
+}
+
+/** The counter in four mu-law codes (three digits and a check), or -1. */
+function counterOf(c0: number, c1: number, c2: number, c3: number): number {
+  if (c0 >= BASE || c1 >= BASE || c2 >= BASE || c3 !== check(c0, c1, c2)) return -1;
+  return c0 * BASE * BASE + c1 * BASE + c2;
+}
+
+function percentileOf(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
 
 // ==== caller side (child process) ===============================================================================
 
@@ -47,36 +80,27 @@ interface LoadReport {
   rttP50: number;
   rttP99: number;
   cpuMs: number;
+  wallMs: number;
   maxSendLagMs: number;
 }
 
-function check(a: number, b: number, c: number): number {
-  return (a * 31 + b * 17 + c * 7 + 11) % BASE;
-}
-
-function percentileOf(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'ready' }) => void): Promise<void> {
+async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'window'; start: number; end: number }) => void): Promise<void> {
   const n = setup.calls;
-  const bindUdp = (): Promise<Socket> =>
-    new Promise((resolve) => {
-      const s = createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
-      s.bind(0, '127.0.0.1', () => resolve(s));
-    });
-  const sip = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+  const sip = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   await new Promise<void>((r) => sip.bind(0, '127.0.0.1', () => r()));
   const sipPort = sip.address().port;
-  const rtp: Socket[] = [];
-  for (let i = 0; i < n; i++) rtp.push(await bindUdp());
+  // One socket for every call's RTP: the server sends each call's audio to the address it latched.
+  const rtp = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', () => r()));
+  const rtpPort = rtp.address().port;
   const remote = new Int32Array(n);
+  const callOfPort = new Int32Array(65536).fill(-1);
   const toTags: string[] = new Array<string>(n).fill('');
-  const pending = new Map<string, number>();
+  const index = new Map<string, number>();
   const sentAt = new Float64Array(n * RING);
   const last = new Int32Array(n).fill(-1);
-  const rtts: number[] = [];
+  const rtts = new Float64Array(n * 50 * Math.ceil((MEASURE_MS + 1000) / 1000));
+  let rttCount = 0;
   let windowStart = Infinity;
   let windowEnd = Infinity;
   const stats = { sent: 0, echoed: 0, late: 0, maxLag: 0 };
@@ -95,16 +119,15 @@ async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'ready' 
       `Contact: <sip:bench${i}@127.0.0.1:${sipPort}>`,
     ].join('\r\n');
   const uri = `sip:+15550009000@127.0.0.1:${setup.sipPort}`;
+  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${rtpPort} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', ''].join('\r\n');
   const invite = (i: number): void => {
-    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${rtp[i].address().port} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', 'a=ptime:20', ''].join('\r\n');
     sip.send(`INVITE ${uri} SIP/2.0\r\n${headers('INVITE', i, 1, `<${uri}>`)}\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`, setup.sipPort, '127.0.0.1');
   };
-  pending.clear();
-  for (let i = 0; i < n; i++) pending.set(callId(i), i);
+  for (let i = 0; i < n; i++) index.set(callId(i), i);
   sip.on('message', (m: Buffer) => {
     const s = m.toString('latin1');
     const id = /^Call-ID:\s*(\S+)/im.exec(s)?.[1] ?? '';
-    const i = pending.get(id);
+    const i = index.get(id);
     if (i === undefined) return;
     if (!s.startsWith('SIP/2.0')) {
       // A request from the server (BYE, OPTIONS...): 200 it.
@@ -118,128 +141,138 @@ async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'ready' 
       toTags[i] = /^To:\s*(.*)$/im.exec(s)?.[1].trim() ?? '';
       const body = s.slice(s.indexOf('\r\n\r\n') + 4);
       remote[i] = Number(/^m=audio (\d+)/m.exec(body)?.[1] ?? 0);
+      if (remote[i] > 0) callOfPort[remote[i]] = i;
       sip.send(`ACK ${uri} SIP/2.0\r\n${headers('ACK', i, 1, toTags[i])}\r\nContent-Length: 0\r\n\r\n`, setup.sipPort, '127.0.0.1');
       established++;
     } else if (cseq === 'BYE' && code >= 200) byes++;
   });
-  for (let i = 0; i < n; i++) {
-    const idx = i;
-    rtp[i].on('message', (msg: Buffer, _r: RemoteInfo) => {
-      const now = performance.now();
-      if (msg.length < 16 || (msg[1] & 0x7f) !== 0) return;
-      if (msg[12] >= BASE || msg[13] >= BASE || msg[14] >= BASE || msg[15] !== check(msg[12], msg[13], msg[14])) return;
-      const c = msg[12] * BASE * BASE + msg[13] * BASE + msg[14];
-      if (c <= last[idx]) return;
-      last[idx] = c;
-      const at = sentAt[idx * RING + (c % RING)];
-      if (!(at >= windowStart && at < windowEnd)) return;
-      const rtt = now - at;
-      stats.echoed++;
-      if (rtt > LATE_MS) stats.late++;
-      rtts.push(rtt);
-    });
-  }
-  // Calls at 250/s (a realistic burst for one instance), INVITE retransmitted once if unanswered.
+  rtp.on('message', (msg: Buffer, r: RemoteInfo) => {
+    const now = performance.now();
+    const i = callOfPort[r.port];
+    if (i < 0 || msg.length < 16 || (msg[1] & 0x7f) !== 0) return;
+    const c = counterOf(msg[12], msg[13], msg[14], msg[15]);
+    if (c <= last[i]) return;
+    last[i] = c;
+    const at = sentAt[i * RING + (c % RING)];
+    if (!(at >= windowStart && at < windowEnd)) return;
+    const rtt = now - at;
+    stats.echoed++;
+    if (rtt > LATE_MS) stats.late++;
+    if (rttCount < rtts.length) rtts[rttCount++] = rtt;
+  });
+  // Calls at 250/s (a realistic burst for one instance), INVITE retransmitted if unanswered.
   for (let i = 0; i < n; i++) {
     invite(i);
     if (i % 25 === 24) await new Promise((r) => setTimeout(r, 100));
   }
-  const setupDeadline = Date.now() + 10_000;
+  const setupDeadline = Date.now() + 15_000;
   while (established < n && Date.now() < setupDeadline) {
     await new Promise((r) => setTimeout(r, 500));
     for (let i = 0; i < n; i++) if (toTags[i] === '') invite(i);
   }
-  // Let every AI connection open first: caller audio that waits for a socket reaches the echoing AI in one burst,
-  // and the burst would stay in the playout queue as standing delay (an artefact of echoing, not of a real agent).
+  // Let every AI connection open first: caller audio that waits for a socket reaches the echoing AI in one burst.
   await new Promise((r) => setTimeout(r, 1000));
-  // Media: one packet per call per 20 ms, all calls spread over the 20 ms period.
-  const header = Buffer.alloc(12);
-  const pkts = Array.from({ length: n }, () => Buffer.alloc(12 + FRAME, 0xff));
+  // Media: packets built once (PCMU silence, the counter in the first four bytes), two per call so one can be
+  // patched while the other may still be queued in the socket.
+  const pkts: Buffer[] = [];
+  for (let i = 0; i < 2 * n; i++) {
+    const p = Buffer.alloc(12 + FRAME, 0xff);
+    p[0] = 0x80;
+    p[1] = 0;
+    p.writeUInt32BE((0x10000 + (i >> 1)) >>> 0, 8);
+    pkts.push(p);
+  }
   const seqs = new Uint16Array(n);
-  const ssrc = Array.from({ length: n }, (_v, i) => 0x10000 + i);
-  let counter = 0;
   const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  const t0 = performance.now() + 5;
   windowStart = t0 + WARMUP_MS;
   windowEnd = windowStart + MEASURE_MS;
-  let tick = 0;
+  send({ type: 'window', start: Date.now() + 5 + WARMUP_MS, end: Date.now() + 5 + WARMUP_MS + MEASURE_MS });
+  let slot = 0; // index of the next phase group to send: tick = slot / GROUPS
   await new Promise<void>((resolveMedia) => {
     const step = (): void => {
-      const now = performance.now();
-      const lag = now - (t0 + tick * 20);
-      if (lag > stats.maxLag && now > windowStart) stats.maxLag = lag;
-      const c = counter++;
-      const d0 = Math.floor(c / (BASE * BASE)) % BASE;
-      const d1 = Math.floor(c / BASE) % BASE;
-      const d2 = c % BASE;
-      for (let i = 0; i < n; i++) {
-        if (remote[i] === 0) continue;
-        const p = pkts[i];
-        header[0] = 0x80;
-        header[1] = 0;
-        header.writeUInt16BE(seqs[i]++, 2);
-        header.writeUInt32BE((c * FRAME) >>> 0, 4);
-        header.writeUInt32BE(ssrc[i], 8);
-        header.copy(p, 0);
-        p[12] = d0;
-        p[13] = d1;
-        p[14] = d2;
-        p[15] = check(d0, d1, d2);
-        const at = performance.now();
-        sentAt[i * RING + (c % RING)] = at;
-        rtp[i].send(p, remote[i], '127.0.0.1');
-        if (at >= windowStart && at < windowEnd) stats.sent++;
+      let now = performance.now();
+      // Every group that is due (more than one after a late timer), each at its own time.
+      while (t0 + (slot * 20) / GROUPS <= now) {
+        const tick = Math.floor(slot / GROUPS);
+        const g = slot % GROUPS;
+        const lag = now - (t0 + (slot * 20) / GROUPS);
+        if (lag > stats.maxLag && now > windowStart) stats.maxLag = lag;
+        const d0 = Math.floor(tick / (BASE * BASE)) % BASE;
+        const d1 = Math.floor(tick / BASE) % BASE;
+        const d2 = tick % BASE;
+        const chk = check(d0, d1, d2);
+        const ts = (tick * FRAME) >>> 0;
+        for (let i = g; i < n; i += GROUPS) {
+          const port = remote[i];
+          if (port === 0) continue;
+          const p = pkts[2 * i + (tick & 1)];
+          p.writeUInt16BE(seqs[i]++, 2);
+          p.writeUInt32BE(ts, 4);
+          p[12] = d0;
+          p[13] = d1;
+          p[14] = d2;
+          p[15] = chk;
+          sentAt[i * RING + (tick % RING)] = now;
+          rtp.send(p, port, '127.0.0.1');
+          if (now >= windowStart && now < windowEnd) stats.sent++;
+        }
+        slot++;
+        now = performance.now();
       }
-      tick++;
       if (now > windowEnd + 500) {
         resolveMedia();
         return;
       }
-      setTimeout(step, Math.max(0, t0 + tick * 20 - performance.now()));
+      setTimeout(step, Math.max(0, t0 + (slot * 20) / GROUPS - performance.now()));
     };
-    step();
+    setTimeout(step, 5);
   });
   const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - t0;
   for (let i = 0; i < n; i++) if (toTags[i] !== '') sip.send(`BYE ${uri} SIP/2.0\r\n${headers('BYE', i, 2, toTags[i])}\r\nContent-Length: 0\r\n\r\n`, setup.sipPort, '127.0.0.1');
-  const byeDeadline = Date.now() + 3000;
+  const byeDeadline = Date.now() + 5000;
   while (byes < established && Date.now() < byeDeadline) await new Promise((r) => setTimeout(r, 50));
-  rtts.sort((a, b) => a - b);
+  const sorted = rtts.slice(0, rttCount).sort();
   send({
     type: 'report',
     established,
     sent: stats.sent,
     echoed: stats.echoed,
     late: stats.late,
-    rttP50: percentileOf(rtts, 0.5),
-    rttP99: percentileOf(rtts, 0.99),
+    rttP50: percentileOf(sorted, 0.5),
+    rttP99: percentileOf(sorted, 0.99),
     cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs,
     maxSendLagMs: stats.maxLag,
   });
   sip.close();
-  for (const s of rtp) s.close();
+  rtp.close();
 }
 
 // ==== server side (main process) ================================================================================
 
 class Samples {
-  private buf = new Float64Array(1 << 20);
+  private buf = new Float64Array(1 << 21);
   private n = 0;
+  on = false;
   add(ms: number): void {
-    if (this.n < this.buf.length) this.buf[this.n++] = ms;
+    if (this.on && this.n < this.buf.length) this.buf[this.n++] = ms;
   }
   reset(): void {
     this.n = 0;
   }
+  get count(): number {
+    return this.n;
+  }
   pct(p: number): number {
-    const s = this.buf.slice(0, this.n).sort();
-    return percentileOf(s, p);
+    return percentileOf(this.buf.slice(0, this.n).sort(), p);
   }
 }
 
 async function startMockAi(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--require', join(__dirname, 'register.js'), join(__dirname, '../scripts/mock-ai.ts'), '--port', '0', '--host', '127.0.0.1', '--hangup-digit', 'X', '--clear-digit', 'X', '--transfer-digit', 'X'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const args = ['--require', join(__dirname, 'register.js'), join(__dirname, '../scripts/mock-ai.ts'), '--port', '0', '--host', '127.0.0.1', '--lean'];
+  const child = spawn(process.execPath, [...args, '--hangup-digit', 'X', '--clear-digit', 'X', '--transfer-digit', 'X'], { stdio: ['ignore', 'pipe', 'inherit'] });
   // Never leave the mock behind, whatever way this process ends.
   process.once('exit', () => child.kill('SIGTERM'));
   const url = await new Promise<string>((resolve, reject) => {
@@ -270,6 +303,9 @@ function childCpuMs(pid: number | undefined): number {
   }
 }
 
+/** Mu-law code of a PCM16 sample (the codes the counter uses survive the round trip). */
+const code = (v: number): number => PCMU.encodeSample(v);
+
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((v) => v > 0);
   const runs = sizes.length > 0 ? sizes : [100, 500, 1000];
@@ -294,110 +330,173 @@ async function main(): Promise<void> {
     AI_MAX_SESSIONS: '0',
     SIP_FLOOD_MAX_REQUESTS: '0',
     LOG_LEVEL: 'silent',
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   });
   const server = await startServer(config, { logger: nullLogger });
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const inspector = profileDir ? new Session() : undefined;
+  inspector?.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => inspector?.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  if (inspector) await post('Profiler.enable');
   const up = new Samples();
   const down = new Samples();
-  let uplinkDropped = 0;
-  // The bridge's optional latency hooks, added to the metrics object its sessions hold.
-  Object.assign(server.metrics.bridge, {
-    uplinkLatency: (s: number) => up.add(s * 1000),
-    downlinkLatency: (s: number) => down.add(s * 1000),
-    uplinkFramesDropped: (count: number) => (uplinkDropped += count),
-  });
-  // AI audio queued -> its RTP packet sent, per call: the AI's echo is the only audio these calls play, so each
-  // enqueued 20 ms (FIFO) leaves in the packet that drains it from the queue.
-  const playout = new Samples();
-  const patched = new WeakSet<object>();
+  const elDelay = monitorEventLoopDelay({ resolution: 10 });
+  const sessions = new Map<string, MediaSession>();
+  // Per call and counter: when the caller's packet reached the server, when the AI's echo of it did.
+  const upAt = new Map<MediaSession, Float64Array>();
+  const downAt = new Map<MediaSession, Float64Array>();
+  const instrumented = new Set<string>();
   const instrument = (): void => {
     for (const info of server.calls.list()) {
+      if (instrumented.has(info.callId)) continue;
       const media = server.calls.call(info.callId)?.a.media;
-      if (!media || patched.has(media)) continue;
-      patched.add(media);
-      const queuedAt: number[] = [];
-      let enqueued = 0;
-      let drained = 0;
-      const enqueue = media.enqueuePcm.bind(media);
-      media.enqueuePcm = (pcm: Int16Array): boolean => {
-        const ok = enqueue(pcm);
-        if (ok) {
-          enqueued += pcm.length;
-          for (let k = 0; k < pcm.length; k += FRAME) queuedAt.push(performance.now());
+      const bridge = server.ai.session(info.callId);
+      if (!media || !bridge) continue;
+      instrumented.add(info.callId);
+      sessions.set(info.callId, media);
+      const upRing = new Float64Array(RING);
+      const downRing = new Float64Array(RING);
+      upAt.set(media, upRing);
+      downAt.set(media, downRing);
+      media.endpoint.on('rtp', (pkt) => {
+        const p = pkt.payload;
+        const c = p.length >= 4 ? counterOf(p[0], p[1], p[2], p[3]) : -1;
+        if (c >= 0) upRing[c % RING] = performance.now();
+      });
+      const codec = bridge.codec;
+      const encodeAudio = codec.encodeAudio.bind(codec);
+      codec.encodeAudio = (frame: Int16Array, seq: number, wall: number) => {
+        const out = encodeAudio(frame, seq, wall);
+        const c = counterOf(code(frame[0]), code(frame[1]), code(frame[2]), code(frame[3]));
+        if (c >= 0 && upRing[c % RING] > 0) up.add(performance.now() - upRing[c % RING]);
+        return out;
+      };
+      const decodeText = codec.decodeText.bind(codec);
+      codec.decodeText = (text: string): AiDecodeResult => {
+        const arrived = performance.now();
+        const r = decodeText(text);
+        if (r.ok && r.command.kind === 'audio') {
+          const b = (r.command as AiAudioCommand).bytes;
+          if (b.length >= 8) {
+            const s = (k: number): number => ((b[2 * k] | (b[2 * k + 1] << 8)) << 16) >> 16;
+            const c = counterOf(code(s(0)), code(s(1)), code(s(2)), code(s(3)));
+            if (c >= 0) downRing[c % RING] = arrived;
+          }
         }
-        return ok;
+        return r;
       };
       const endpoint = media.endpoint;
       const sendFrame = endpoint.sendFrame.bind(endpoint);
-      endpoint.sendFrame = ((...args: Parameters<typeof endpoint.sendFrame>) => {
-        const sent = sendFrame(...args);
-        const frames = Math.floor((enqueued - media.queuedSamples) / FRAME) - drained;
-        for (let k = 0; k < frames && queuedAt.length > 0; k++) playout.add(performance.now() - (queuedAt.shift() as number));
-        if (frames > 0) drained += frames;
-        return sent;
+      endpoint.sendFrame = ((payload: Uint8Array, samples: number, opts) => {
+        const c = counterOf(payload[0], payload[1], payload[2], payload[3]);
+        if (c >= 0 && downRing[c % RING] > 0) down.add(performance.now() - downRing[c % RING]);
+        return sendFrame(payload, samples, opts);
       }) as typeof endpoint.sendFrame;
     }
   };
   const baseRss = process.memoryUsage().rss;
   console.log(`bridge e2e: server pid ${process.pid}, mock AI ${mock.url}; ${MEASURE_MS / 1000} s measured per run after ${WARMUP_MS / 1000} s warm-up`);
-  console.log('calls | est. | srv CPU% | RSS MB (idle) | caller CPU% | AI CPU% | sent | lost | late | RTT p50/p99 ms | uplink p50/p99 ms | AI->RTP p50/p99 ms (queued p50/p99) | up drops | gen lag ms');
+  console.log(
+    'calls | est. | srv CPU% | us/call/20ms | loop p99/max ms | RSS MB (idle) | caller CPU% | AI CPU% | sent | lost | late | RTT p50/p99 ms | RTP->WS p50/p99 ms | AI->RTP p50/p99 ms | srv drops up/play | gen lag ms | load avg',
+  );
   for (const n of runs) {
     const load = fork(__filename, ['--load'], { execArgv: ['--require', join(__dirname, 'register.js')], stdio: 'inherit' });
-    const aiCpu0 = childCpuMs(mock.child.pid);
     up.reset();
     down.reset();
-    uplinkDropped = 0;
+    up.on = false;
+    down.on = false;
     let cpu0: NodeJS.CpuUsage | undefined;
     let wall0 = 0;
+    let aiCpu0 = 0;
+    let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+    let wall = 1;
+    let aiCpu = 0;
     let rss = 0;
-    const rssTimer = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 500);
-    // Server CPU over the measurement window only: started once calls are up (server.calls.size reaches n).
-    const cpuWatch = setInterval(() => {
-      instrument();
-      if (cpu0 === undefined && server.calls.size >= n) {
-        cpu0 = process.cpuUsage();
-        wall0 = performance.now();
-        up.reset();
-        down.reset();
-        playout.reset();
+    let loadAvg = 0;
+    let windowTimers: NodeJS.Timeout[] = [];
+    const drops0 = { up: 0, play: 0 };
+    const totals = (): { up: number; play: number } => {
+      let upDrops = 0;
+      let play = 0;
+      for (const id of instrumented) {
+        const s = server.ai.session(id);
+        if (s) upDrops += s.stats.framesDropped;
+        const m = sessions.get(id);
+        if (m && !m.isClosed) play += m.stats().queueStallDropped / FRAME;
       }
-    }, 50);
+      return { up: upDrops, play };
+    };
+    const rssTimer = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 250);
+    const instrumentTimer = setInterval(instrument, 50);
     const report = await new Promise<LoadReport>((resolve, reject) => {
-      load.on('message', (m: LoadReport) => {
-        if (m.type === 'report') {
-          resolve(m);
-        }
+      load.on('message', (m: LoadReport | { type: 'window'; start: number; end: number }) => {
+        if (m.type === 'window') {
+          // The caller side's measurement window, in wall-clock time: CPU and latencies over the same span.
+          windowTimers = [
+            setTimeout(() => {
+              cpu0 = process.cpuUsage();
+              wall0 = performance.now();
+              aiCpu0 = childCpuMs(mock.child.pid);
+              Object.assign(drops0, totals());
+              elDelay.reset();
+              elDelay.enable();
+              up.on = true;
+              down.on = true;
+              if (inspector) void post('Profiler.start');
+            }, Math.max(0, m.start - Date.now())),
+            setTimeout(() => {
+              if (cpu0) cpu = process.cpuUsage(cpu0);
+              wall = performance.now() - wall0;
+              aiCpu = childCpuMs(mock.child.pid) - aiCpu0;
+              elDelay.disable();
+              up.on = false;
+              down.on = false;
+              loadAvg = loadavg()[0];
+              const t = totals();
+              drops0.up = t.up - drops0.up;
+              drops0.play = t.play - drops0.play;
+              if (inspector && profileDir) {
+                void post('Profiler.stop').then((r) => writeFileSync(join(profileDir, `bridge-${n}.cpuprofile`), JSON.stringify((r as { profile: object }).profile)));
+              }
+            }, Math.max(0, m.end - Date.now())),
+          ];
+        } else if (m.type === 'report') resolve(m);
       });
       load.once('exit', (code) => (code !== 0 ? reject(new Error(`load generator exited ${code}`)) : undefined));
       load.send({ type: 'setup', sipPort: server.sipPorts.udp ?? 0, calls: n } satisfies LoadSetup);
     });
-    clearInterval(cpuWatch);
+    for (const t of windowTimers) clearTimeout(t);
+    clearInterval(instrumentTimer);
     clearInterval(rssTimer);
-    const cpu = cpu0 ? process.cpuUsage(cpu0) : { user: 0, system: 0 };
-    const wall = wall0 > 0 ? performance.now() - wall0 : 1;
-    const aiCpu = childCpuMs(mock.child.pid) - aiCpu0;
     const lost = report.sent - report.echoed;
-    const measured = MEASURE_MS + WARMUP_MS + 500;
+    const cpuUs = cpu.user + cpu.system;
     console.log(
       [
         String(n).padStart(5),
         String(report.established).padStart(4),
-        ((100 * (cpu.user + cpu.system)) / 1000 / wall).toFixed(0).padStart(8),
+        ((100 * cpuUs) / 1000 / wall).toFixed(0).padStart(8),
+        (cpuUs / ((wall / 20) * Math.max(1, report.established))).toFixed(1).padStart(12),
+        `${(elDelay.percentile(99) / 1e6).toFixed(1)}/${(elDelay.max / 1e6).toFixed(0)}`.padStart(15),
         `${(rss / 1e6).toFixed(0)} (${(baseRss / 1e6).toFixed(0)})`.padStart(13),
-        ((100 * report.cpuMs) / measured).toFixed(0).padStart(11),
-        ((100 * aiCpu) / measured).toFixed(0).padStart(7),
+        ((100 * report.cpuMs) / report.wallMs).toFixed(0).padStart(11),
+        ((100 * aiCpu) / wall).toFixed(0).padStart(7),
         String(report.sent).padStart(6),
         String(lost).padStart(5),
         String(report.late).padStart(4),
         `${report.rttP50.toFixed(1)}/${report.rttP99.toFixed(1)}`.padStart(14),
-        `${up.pct(0.5).toFixed(3)}/${up.pct(0.99).toFixed(3)}`.padStart(17),
-        `${playout.pct(0.5).toFixed(1)}/${playout.pct(0.99).toFixed(1)} (${down.pct(0.5).toFixed(3)}/${down.pct(0.99).toFixed(3)})`.padStart(35),
-        String(uplinkDropped).padStart(8),
+        `${up.pct(0.5).toFixed(2)}/${up.pct(0.99).toFixed(2)}`.padStart(18),
+        `${down.pct(0.5).toFixed(2)}/${down.pct(0.99).toFixed(2)}`.padStart(18),
+        `${drops0.up}/${drops0.play}`.padStart(17),
         report.maxSendLagMs.toFixed(0).padStart(10),
+        loadAvg.toFixed(1).padStart(8),
       ].join(' | '),
     );
     await new Promise((r) => load.once('exit', r));
     // Let the BYEs and CDR writes of this run settle before the next one.
     for (let i = 0; i < 100 && server.calls.size > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    instrumented.clear();
+    sessions.clear();
   }
   await server.stop();
   mock.child.kill('SIGTERM');

@@ -3,6 +3,10 @@
  * Sends one 20 ms PCMU packet per session every 20 ms on loopback (drift-free schedule) and measures the echo:
  * each payload starts with a packet counter coded in mu-law bytes that survive decode -> encode unchanged, so the
  * round trip time and loss are measured per packet without touching the server.
+ *
+ * Lock-step mode (bench/media.ts --cpu): on each `round` message it sends one packet to every session at once and
+ * answers `sent`, so the server's CPU time per packet can be measured over a fixed packet count, free of the
+ * scheduling noise of a shared machine.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 
@@ -20,7 +24,11 @@ interface StartMessage {
   measureMs: number;
 }
 
-type Message = SetupMessage | StartMessage;
+interface RoundMessage {
+  type: 'round';
+}
+
+type Message = SetupMessage | StartMessage | RoundMessage;
 
 /** Result sent back to the parent. */
 export interface LoadReport {
@@ -115,6 +123,8 @@ function percentile(p: number): number {
 async function setup(msg: SetupMessage): Promise<number[]> {
   targets = msg.targets;
   const n = targets.length;
+  seq = new Uint16Array(n);
+  ts = new Uint32Array(n);
   sentAt = new Float64Array(n * RING);
   lastCounter = new Int32Array(n).fill(-1);
   targets.forEach((p, i) => portToSession.set(p, i));
@@ -134,11 +144,35 @@ async function setup(msg: SetupMessage): Promise<number[]> {
   return targets.map((_, i) => sockets[Math.floor(i / msg.perSocket)].address().port);
 }
 
-function start(msg: StartMessage): void {
+let seq = new Uint16Array(0);
+let ts = new Uint32Array(0);
+
+/** Send packet number `c` of every session. */
+function sendAll(c: number, now: number): void {
   const n = targets.length;
   const perSocket = Math.ceil(n / sockets.length);
-  const seq = new Uint16Array(n);
-  const ts = new Uint32Array(n);
+  const off = (c % 50) * FRAME;
+  for (let i = 0; i < n; i++) {
+    const pkt = Buffer.allocUnsafe(12 + FRAME);
+    pkt[0] = 0x80;
+    pkt[1] = c === 0 ? 0x80 : 0;
+    pkt.writeUInt16BE(seq[i], 2);
+    pkt.writeUInt32BE(ts[i], 4);
+    pkt.writeUInt32BE(0x5000 + i, 8);
+    pkt.set(audio.subarray(off, off + FRAME), 12);
+    pkt[12] = Math.floor(c / (BASE * BASE)) % BASE;
+    pkt[13] = Math.floor(c / BASE) % BASE;
+    pkt[14] = c % BASE;
+    pkt[15] = check(pkt[12], pkt[13], pkt[14]);
+    seq[i] = (seq[i] + 1) & 0xffff;
+    ts[i] = (ts[i] + FRAME) >>> 0;
+    sentAt[i * RING + (c % RING)] = performance.now();
+    if (now >= windowStart) stats.sent++;
+    sockets[Math.floor(i / perSocket)].send(pkt, targets[i], '127.0.0.1');
+  }
+}
+
+function start(msg: StartMessage): void {
   const t0 = performance.now();
   windowStart = t0 + msg.warmupMs;
   windowEnd = windowStart + msg.measureMs;
@@ -151,26 +185,7 @@ function start(msg: StartMessage): void {
       return;
     }
     maxLag = Math.max(maxLag, now - (t0 + tick * 20));
-    const c = counter++;
-    const off = (c % 50) * FRAME;
-    for (let i = 0; i < n; i++) {
-      const pkt = Buffer.allocUnsafe(12 + FRAME);
-      pkt[0] = 0x80;
-      pkt[1] = c === 0 ? 0x80 : 0;
-      pkt.writeUInt16BE(seq[i], 2);
-      pkt.writeUInt32BE(ts[i], 4);
-      pkt.writeUInt32BE(0x5000 + i, 8);
-      pkt.set(audio.subarray(off, off + FRAME), 12);
-      pkt[12] = Math.floor(c / (BASE * BASE)) % BASE;
-      pkt[13] = Math.floor(c / BASE) % BASE;
-      pkt[14] = c % BASE;
-      pkt[15] = check(pkt[12], pkt[13], pkt[14]);
-      seq[i] = (seq[i] + 1) & 0xffff;
-      ts[i] = (ts[i] + FRAME) >>> 0;
-      sentAt[i * RING + (c % RING)] = performance.now();
-      if (now >= windowStart) stats.sent++;
-      sockets[Math.floor(i / perSocket)].send(pkt, targets[i], '127.0.0.1');
-    }
+    sendAll(counter++, now);
     tick++;
     setTimeout(step, Math.max(0, t0 + tick * 20 - performance.now()));
   };
@@ -198,4 +213,8 @@ function finish(maxSendLagMs: number): void {
 process.on('message', (msg: Message) => {
   if (msg.type === 'setup') void setup(msg).then((ports) => process.send?.({ type: 'ready', ports }));
   else if (msg.type === 'start') start(msg);
+  else if (msg.type === 'round') {
+    sendAll(counter++, 0);
+    process.send?.({ type: 'sent' });
+  }
 });

@@ -4,11 +4,13 @@
  *
  *   node --require ./bench/register.js scripts/mock-ai.ts --port 8001 --protocol native \
  *     [--greeting hello.wav] [--transfer-to +15551234567] [--hangup-digit '#'] [--transfer-digit 0] \
- *     [--clear-digit '*'] [--token secret] [--no-echo]
+ *     [--clear-digit '*'] [--token secret] [--no-echo] [--lean]
  *
  * It echoes caller audio back, logs DTMF, plays an optional greeting (followed by a `greeting` mark) when a call
  * starts, hangs up on `#`, transfers on `0` (when --transfer-to is given) and sends a barge-in `clear` on `*`.
- * Tests start `MockAiPlatform` in-process on port 0 and script it through its connections.
+ * Tests start `MockAiPlatform` in-process on port 0 and script it through its connections. `--lean` (load tests:
+ * bench:bridge-e2e) keeps no message and echoes native audio_data without a JSON round trip, so that thousands of
+ * frames per second cost the mock little.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -33,6 +35,11 @@ export interface MockAiOptions {
   clearDigit?: string;
   /** Require `Authorization: Bearer <token>`; other handshakes get 401. */
   token?: string;
+  /**
+   * Load-test mode: keep no messages (`messages`, `binary` stay empty) and echo native audio_data by copying its
+   * base64 into a prebuilt reply instead of parsing and serializing JSON.
+   */
+  lean?: boolean;
   log?: (line: string) => void;
 }
 
@@ -48,6 +55,20 @@ const JAMBONZ_SUBPROTOCOL = 'audio.jambonz.org';
 
 function asObject(v: unknown): JsonValue | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonValue) : undefined;
+}
+
+const AUDIO_DATA_PREFIX = Buffer.from('{"type":"audio_data"');
+const AUDIO_FIELD = Buffer.from('"audio":"');
+const REPLY_SUFFIX = Buffer.from('"}}');
+
+/** The base64 of a native `audio_data` message shaped as the bridge sends it, or undefined for anything else. */
+function audioDataBase64(buf: Buffer): Buffer | undefined {
+  if (buf.length < AUDIO_DATA_PREFIX.length || buf.compare(AUDIO_DATA_PREFIX, 0, AUDIO_DATA_PREFIX.length, 0, AUDIO_DATA_PREFIX.length) !== 0) return undefined;
+  const at = buf.indexOf(AUDIO_FIELD, AUDIO_DATA_PREFIX.length);
+  if (at < 0) return undefined;
+  const start = at + AUDIO_FIELD.length;
+  const end = buf.indexOf(0x22, start);
+  return end < 0 ? undefined : buf.subarray(start, end);
 }
 
 function pcmToBytes(pcm: Int16Array): Buffer {
@@ -70,6 +91,8 @@ export class MockAiConnection {
   streamSid: string | undefined;
   closed = false;
   closeCode = 0;
+  /** `{"type":"audio_data","data":{"call_id":<id>,"audio":"` for this call (lean echo). */
+  replyPrefix: Buffer | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -153,7 +176,8 @@ export class MockAiPlatform extends TypedEmitter<MockAiEvents> {
   constructor(opts: MockAiOptions = {}) {
     super();
     this.opts = { protocol: 'native', echo: true, hangupDigit: '#', clearDigit: '*', transferDigit: '0', ...opts };
-    this.log = opts.log ?? (() => undefined);
+    // Lean mode logs nothing per call: thousands of calls would make the log the mock's main cost.
+    this.log = opts.log !== undefined && opts.lean !== true ? opts.log : () => undefined;
   }
 
   get protocol(): MockAiProtocol {
@@ -218,10 +242,18 @@ export class MockAiPlatform extends TypedEmitter<MockAiEvents> {
     const conn = new MockAiConnection(ws, this.opts.protocol, req);
     this.connections.push(conn);
     this.log(`connection from ${req.socket.remoteAddress ?? '?'} (${this.opts.protocol})`);
+    const lean = this.opts.lean === true;
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (lean && !isBinary && conn.replyPrefix !== undefined && this.opts.echo) {
+        const b64 = audioDataBase64(buf);
+        if (b64 !== undefined) {
+          if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([conn.replyPrefix, b64, REPLY_SUFFIX]), { binary: false });
+          return;
+        }
+      }
       if (isBinary) {
-        conn.binary.push(Buffer.from(buf));
+        if (!lean) conn.binary.push(Buffer.from(buf));
         if (this.opts.echo && this.opts.protocol === 'jambonz') conn.send(Buffer.from(buf));
         return;
       }
@@ -234,13 +266,18 @@ export class MockAiPlatform extends TypedEmitter<MockAiEvents> {
       }
       const msg = asObject(parsed);
       if (!msg) return;
-      conn.messages.push(msg);
+      if (!lean) conn.messages.push(msg);
       this.handle(conn, msg);
       this.safeEmit('message', conn, msg);
     });
     ws.on('close', (code: number) => {
       conn.closed = true;
       conn.closeCode = code;
+      if (lean) {
+        // Keep nothing of finished calls in a long load run.
+        const i = this.connections.indexOf(conn);
+        if (i >= 0) this.connections.splice(i, 1);
+      }
       this.log(`connection closed (${code})`);
     });
     ws.on('error', () => undefined);
@@ -254,6 +291,7 @@ export class MockAiPlatform extends TypedEmitter<MockAiEvents> {
       switch (msg.type) {
         case 'call_start':
           conn.callId = typeof data?.call_id === 'string' ? data.call_id : undefined;
+          if (conn.callId !== undefined) conn.replyPrefix = Buffer.from(`{"type":"audio_data","data":{"call_id":${JSON.stringify(conn.callId)},"audio":"`);
           this.log(`call_start ${conn.callId ?? '?'} ${String(data?.from_number)} -> ${String(data?.to_number)}${data?.resumed ? ' (resumed)' : ''}`);
           this.greet(conn);
           return;
@@ -367,6 +405,9 @@ function parseArgs(argv: string[]): MockAiOptions {
         break;
       case '--no-echo':
         opts.echo = false;
+        break;
+      case '--lean':
+        opts.lean = true;
         break;
       default:
         throw new Error(`unknown option ${a}`);

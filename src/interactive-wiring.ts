@@ -45,7 +45,7 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
   const repos = createRepositories(db);
   const instanceId = config.cluster.instanceId;
   const log = logger.child({ component: 'interactive' });
-  const moh = new MohLibrary({ dir: config.media.mohDir });
+  const moh = new MohLibrary({ dir: config.media.mohDir, mode: config.media.mohMode });
   // Converted at start-up so the first caller on hold does not wait for the conversion.
   moh.scan().then(
     (r) => {
@@ -69,6 +69,7 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
     aiSlots,
     instanceId,
     moh,
+    mohMode: config.media.mohMode,
     prompts,
     logger: log,
   });
@@ -82,8 +83,8 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
       joinQueue: (ctx, queue, priority) => queues.join(ctx, queue, priority),
     },
   });
-  calls.registerApp('ivr', ivr);
-  calls.registerApp('queue', queues);
+  // Held parties hear the same music as queues (MOH_MODE): the number's track, else the default one.
+  calls.setHoldMusic((held) => moh.source({ number: held.number }));
 
   // Whether a number records its calls, asked once per call: cached 2 s per number so the call path needs no query.
   const numberRecords = new TtlCache<boolean>(2000, async (number) => {
@@ -106,6 +107,12 @@ export function wireInteractive(config: Config, db: Database, calls: CallManager
   // Recordings a crash left open cannot be completed: their files stop mid-write.
   recordingIndex.failOpen(instanceId).catch((err: unknown) => log.warn({ err }, 'could not close recordings left open'));
   const machineDetection = new MachineDetectionService({ calls, cdr: repos.calls, webhooks, logger: log });
+  // An outbound call placed with machine_detection starts its route once the verdict (and, when asked, the beep
+  // after a machine's greeting) is in; every other call starts at once.
+  const ai = calls.appOf('ai');
+  if (ai) calls.registerApp('ai', machineDetection.wrap(ai));
+  calls.registerApp('ivr', machineDetection.wrap(ivr));
+  calls.registerApp('queue', machineDetection.wrap(queues));
 
   const queueApi: QueueApi = {
     listQueues: () => repos.queues.listQueues(),

@@ -6,6 +6,7 @@ import { createLogger, createMetrics, HealthChecker, type Logger, type Metrics }
 import { openDatabase, migrate, type Database } from './store';
 import { SipTransportLayer, type TransportPorts, type TransportProtocol } from './sip/transport';
 import { IngressGuard, SipUserAgent, type ServerInviteSession } from './sip/ua';
+import { DEFAULT_SESSION_INTERVAL, MIN_SE_FLOOR } from './sip/dialog';
 import { RtpPortPool } from './rtp';
 import { CallManager, CallStorePg, findMusicOnHold, WebhookNotifier, type CallControl } from './call';
 import { wireInteractive } from './interactive-wiring';
@@ -173,6 +174,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       instanceId: config.cluster.instanceId,
       mediaAddress: sip.publicAddress,
       mediaTimeoutMs: config.rtp.timeoutS * 1000,
+      // RFC 4028: we accept Session-Expires down to SESSION_MIN_SE (90 s unless a test lowers it) and cap at 30 min.
+      sessionTimer: {
+        interval: Math.max(DEFAULT_SESSION_INTERVAL, sip.sessionMinSE),
+        minSE: sip.sessionMinSE,
+        minSEFloor: Math.min(MIN_SE_FLOOR, sip.sessionMinSE),
+        preferredRefresher: 'uac',
+      },
       defaultRoute: config.routing.defaultRoute,
       testNumber: config.routing.testNumber,
       answerDelayMs: config.routing.answerDelayMs,

@@ -4,7 +4,7 @@ import type { DigestCredentials } from '../sip/auth';
 import type { InDialogRequest, ServerInviteSession, SipUserAgent } from '../sip/ua';
 import type { SessionTimerPolicy } from '../sip/dialog';
 import { ringbackSequence } from '../dsp';
-import type { MediaEngine, MediaSession } from '../media';
+import type { MediaEngine, MediaSession, PlaybackSource } from '../media';
 import { Call, type CallEnding } from './call';
 import type { CallApp, CallAppContext, TransferMode } from './call-app';
 import { CallControlError, type ActiveCallInfo, type CallControl, type OriginateRequest, type TransferRequest, type TransferResult } from './call-control';
@@ -17,7 +17,7 @@ import { parseReplacesHeader } from './replaces-header';
 import { formatRoute, parseRoute, type RouteSpec } from './route-spec';
 import { SipLeg, type LegEnd, type LegRefusal, type SipLegOptions } from './sip-leg';
 import { ContactFork } from './contact-fork';
-import { TrunkFailover, type InboundPolicy, type LocalContact, type LocalUserLocator, type OutboundRoute, type OutboundRouter, type TrunkTryResult } from './outbound-router';
+import { TrunkFailover, type InboundAuthDecision, type InboundPolicy, type LocalContact, type LocalUserLocator, type OutboundRoute, type OutboundRouter, type TrunkTryResult } from './outbound-router';
 import type { WebhookNotifier } from './webhook-notifier';
 
 /** Logging surface of call control (the observability logger satisfies it). */
@@ -55,7 +55,7 @@ export interface CallManagerOptions {
   blockedStatus?: number;
   /** Server default of how callers hear ringing (default `ringback`: 180, the phone plays it). */
   ringMode?: RingMode;
-  /** WAV played to held parties (MOH_DIR); undefined = a soft generated tone. */
+  /** WAV played to held parties (MOH_DIR) until setHoldMusic() is called; undefined = a soft generated tone. */
   musicOnHold?: string;
   /** The static trunk: used for numbers when `router` has no outbound trunk at all. */
   outbound?: OutboundTrunkConfig;
@@ -121,6 +121,9 @@ const HOLD_TONE = ringbackSequence({ frequencies: [440, 330], levelDbm0: -26, ca
  * forwarding), places outbound calls (originate), and runs each call's legs and applications until the end, with
  * a CDR for every call (CdrTracker). Implements the CallControl service for the API and the AI bridge.
  */
+/** Music for one held party (`number`: our number of the call, whose track may be configured). */
+export type HoldMusicProvider = (held: { callId: string; number: string }) => Promise<PlaybackSource | undefined>;
+
 export class CallManager implements CallControl {
   private readonly opts: CallManagerOptions;
   private readonly clock: Clock;
@@ -137,6 +140,7 @@ export class CallManager implements CallControl {
   /** Outbound calls through managed trunks, by call id, until the call ends (failover state, held channel). */
   private readonly trunkCalls = new Map<string, TrunkCall>();
   private closing = false;
+  private holdMusic: HoldMusicProvider | undefined;
 
   constructor(opts: CallManagerOptions) {
     this.opts = opts;
@@ -159,6 +163,14 @@ export class CallManager implements CallControl {
   /** Serve `kind` (`ai`, `ivr`, `queue`) with `app`; until registered those routes answer 480. */
   registerApp(kind: 'ai' | 'ivr' | 'queue', app: CallApp): void {
     this.apps.set(kind, app);
+  }
+
+  /**
+   * Where held parties' music comes from (the music-on-hold library, shared stream or per listener); it replaces the
+   * `musicOnHold` file. A provider that has nothing gives the file, else the soft tone.
+   */
+  setHoldMusic(provider: HoldMusicProvider | undefined): void {
+    this.holdMusic = provider;
   }
 
   /** The app serving `kind`, if registered (an IVR or queue hands a call on to the AI or a queue through it). */
@@ -207,11 +219,67 @@ export class CallManager implements CallControl {
       void this.handleReplaces(session, replaces);
       return;
     }
+    // Issue 7: a source no trunk's address matches may prove itself a trunk by digest before the call exists.
+    const policy = this.opts.inbound;
+    if (policy?.authenticate && policy.wantsDigest?.(session.source.address)) {
+      this.authenticateInbound(session, policy).catch((err: unknown) => {
+        this.log.error({ err, callId: session.callId }, 'inbound authentication failed');
+        session.reject(500, { reason: 'Server Internal Error' });
+      });
+      return;
+    }
+    this.startInbound(session);
+  }
+
+  /**
+   * The digest step for an INVITE to one of our numbers from a source that is no trunk (RFC 3261 §22.3). A 407 ends
+   * this INVITE transaction without a call or CDR (its ACK stays in the transaction; the caller retries with a new
+   * INVITE: same Call-ID, CSeq + 1); a verified trunk or a refusal goes on as an inbound call, so the CDR names the
+   * trunk, or records the refusal.
+   */
+  private async authenticateInbound(session: ServerInviteSession, policy: InboundPolicy): Promise<void> {
+    const req = session.request;
+    const governed = await this.governedByInbound(numberOf(req.uri) || numberOf(req.to.uri));
+    // A CANCEL while we looked (RFC 3261 §9.2) has answered the INVITE 487 already.
+    if (session.state === 'Ended') return;
+    if (this.closing) {
+      session.reject(503, { reason: 'Service Unavailable (Shutting Down)', headers: [['Retry-After', '5']] });
+      return;
+    }
+    if (!governed || !policy.authenticate) {
+      this.startInbound(session);
+      return;
+    }
+    const decision = policy.authenticate(req);
+    if (decision.kind === 'challenge') {
+      session.reject(decision.status, { reason: decision.reason, headers: decision.headers.map(([n, v]): [string, string] => [n, v]) });
+      return;
+    }
+    this.startInbound(session, decision);
+  }
+
+  /**
+   * Whether the inbound policy governs a call to `to`, as routeInbound decides it: every number but the test number
+   * and registered users' extensions (numbers with settings are DIDs even when a phone registered under them).
+   */
+  private async governedByInbound(to: string): Promise<boolean> {
+    if (this.opts.testNumber !== undefined && to === this.opts.testNumber) return false;
+    const users = this.opts.localUsers;
+    if (!users || to === '') return true;
+    if (await this.opts.store.numberRouting(to).catch(() => undefined)) return true;
+    const contacts = await users.lookup(to).catch((): readonly LocalContact[] => []);
+    return contacts.length === 0;
+  }
+
+  /** A new inbound call; `digest`: the outcome of the digest step when it ran. */
+  private startInbound(session: ServerInviteSession, digest?: Exclude<InboundAuthDecision, { kind: 'challenge' }>): void {
+    const req = session.request;
     const to = numberOf(req.uri) || numberOf(req.to.uri);
     const from = numberOf(req.from.uri) || req.from.uri.host || 'anonymous';
     const leg = new SipLeg(session, 'uas', this.legOptions());
-    // A request from a trunk's addresses is that trunk's call (its CDR names the trunk).
-    const trunk = this.opts.inbound?.identify(session.source.address);
+    // A request from a trunk's addresses (or that passed digest auth as the trunk) is that trunk's call (its CDR
+    // names the trunk).
+    const trunk = digest ? (digest.kind === 'trunk' ? digest.trunk : undefined) : this.opts.inbound?.identify(session.source.address);
     const call = new Call({
       id: session.callId,
       direction: 'inbound',
@@ -226,13 +294,13 @@ export class CallManager implements CallControl {
       remoteAddress: `${session.source.address}:${session.source.port}`,
     });
     this.register(call);
-    this.routeInbound(call, session.source.address).catch((err: unknown) => {
+    this.routeInbound(call, session.source.address, digest).catch((err: unknown) => {
       this.log.error({ err, callId: call.id }, 'inbound routing failed');
       this.refuse(call, { status: 500, reason: 'Server Internal Error' }, 'internal-error', 'failed');
     });
   }
 
-  private async routeInbound(call: Call, sourceAddress: string): Promise<void> {
+  private async routeInbound(call: Call, sourceAddress: string, digest?: Exclude<InboundAuthDecision, { kind: 'challenge' }>): Promise<void> {
     const store = this.opts.store;
     const users = this.opts.localUsers;
     // A database hiccup must not drop calls, so a failed lookup routes as if nothing matched. Blocked numbers and
@@ -261,10 +329,11 @@ export class CallManager implements CallControl {
     // (RFC 3261 §21.4.4) unless open inbound is configured; the test number and registered users are not DIDs.
     const policy = this.opts.inbound;
     if (policy) {
-      const verdict = policy.checkInbound(sourceAddress, !toUser && call.to !== this.opts.testNumber);
+      // The digest step, when it ran, has decided (and counted) already.
+      const verdict = digest ?? policy.checkInbound(sourceAddress, !toUser && call.to !== this.opts.testNumber);
       if (verdict.kind === 'refused') {
-        this.log.info({ callId: call.id, source: sourceAddress, to: call.to }, 'INVITE from an unknown source refused');
-        this.refuse(call, { status: verdict.status, reason: verdict.reason }, 'unknown-source', 'failed', true);
+        this.log.info({ callId: call.id, source: sourceAddress, to: call.to, digest: digest !== undefined }, 'INVITE from an unknown source refused');
+        this.refuse(call, { status: verdict.status, reason: verdict.reason }, digest ? 'auth-failed' : 'unknown-source', 'failed', true);
         return;
       }
     }
@@ -352,11 +421,23 @@ export class CallManager implements CallControl {
           await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
           if (call.isEnded) return;
         }
-        call.a.answer();
-        call.transition('answered');
-        this.startApp(call, route, app);
+        this.answerA(call, {}, () => this.startApp(call, route, app));
       }
     }
+  }
+
+  /**
+   * Answer the inbound A-leg. The call is answered (CDR answer time, `answered` webhook) when the 2xx leaves, which
+   * waits for the PRACK of a reliable provisional (RFC 3262 §3); `then` runs at that moment. No PRACK: the leg ends
+   * `prack-timeout` unanswered and the call fails.
+   */
+  private answerA(call: Call, data: Parameters<Call['transition']>[1], then?: () => void): void {
+    call.a.once('answered', () => {
+      if (call.isEnded) return;
+      call.transition('answered', data);
+      then?.();
+    });
+    call.a.answer();
   }
 
   /** Check the INVITE and open media; refuses the call (400/422/488/503...) when that fails. */
@@ -445,9 +526,8 @@ export class CallManager implements CallControl {
         leg.hangup();
         return;
       }
-      call.a.answer();
+      this.answerA(call, { b_leg: leg.callId });
       this.bridge(call.a, leg);
-      call.transition('answered', { b_leg: leg.callId });
     });
     this.wireLeg(call, leg, 'b', (end) => {
       if (call.isEnded || call.b !== leg) return;
@@ -530,9 +610,8 @@ export class CallManager implements CallControl {
         return;
       }
       call.b = leg;
-      call.a.answer();
+      this.answerA(call, { b_leg: leg.callId });
       this.bridge(call.a, leg);
-      call.transition('answered', { b_leg: leg.callId });
       this.wireLeg(call, leg, 'b', () => {
         if (!call.isEnded && call.b === leg) this.endCall(call, { state: 'completed', cause: 'normal-clearing', side: 'callee', sipCode: 200 });
       });
@@ -921,6 +1000,10 @@ export class CallManager implements CallControl {
       case 'ack-timeout':
         ending = { state: 'completed', cause: 'ack-timeout', side: 'system', sipCode: 408 };
         break;
+      case 'prack-timeout':
+        // RFC 3262 §3: the caller never PRACKed our reliable provisional; the INVITE got 500 and no 2xx ever left.
+        ending = { state: 'failed', cause: 'prack-timeout', side: 'system', sipCode: end.status ?? 500 };
+        break;
       case 'session-expired':
         ending = { state: 'completed', cause: 'session-timeout', side: 'system', sipCode: undefined };
         break;
@@ -981,9 +1064,8 @@ export class CallManager implements CallControl {
     const call = this.requireCall(callId);
     if (!call.isAnswered) throw new CallControlError('CALL_STATE', `call ${callId} is ${call.state}: only answered calls can be held`);
     if (call.state === 'held' && call.a.heldByLocal) return true;
-    const moh = this.opts.musicOnHold;
-    const results = await Promise.all([call.a.hold(moh ?? undefined), call.b ? call.b.hold(moh) : Promise.resolve(true)]);
-    if (!moh) for (const leg of [call.a, call.b]) if (leg?.heldByLocal && leg.media && !leg.media.isClosed) leg.media.play(HOLD_TONE, { loop: true }).catch(() => undefined);
+    const results = await Promise.all([call.a.hold(), call.b ? call.b.hold() : Promise.resolve(true)]);
+    for (const leg of [call.a, call.b]) if (leg?.heldByLocal && leg.media) this.playHoldMusic(call, leg.media, () => leg.heldByLocal);
     const ok = results[0];
     if (ok && !call.isEnded) call.transition('held', { by: 'api' });
     call.note('hold', { ok });
@@ -1001,7 +1083,7 @@ export class CallManager implements CallControl {
   }
 
   /** The party put us on hold (or resumed): the call is held, and a bridged party hears music meanwhile. */
-  private remoteHold(call: Call, _leg: SipLeg, which: 'a' | 'b', held: boolean): void {
+  private remoteHold(call: Call, leg: SipLeg, which: 'a' | 'b', held: boolean): void {
     if (call.isEnded) return;
     const by = which === 'a' ? (call.direction === 'inbound' ? 'caller' : 'callee') : 'b-leg';
     if (held) call.transition('held', { by });
@@ -1010,10 +1092,31 @@ export class CallManager implements CallControl {
     if (other && call.b) {
       const media = other.media;
       if (media && !media.isClosed) {
-        if (held) media.play(this.opts.musicOnHold ?? HOLD_TONE, { loop: true }).catch(() => undefined);
+        if (held) this.playHoldMusic(call, media, () => leg.remoteHeld);
         else media.stop();
       }
     }
+  }
+
+  /** Loop music to a held party's media: the provider's source, else the MOH file, else the soft tone. */
+  private playHoldMusic(call: Call, media: MediaSession, stillHeld: () => boolean): void {
+    const fallback = this.opts.musicOnHold ?? HOLD_TONE;
+    const provider = this.holdMusic;
+    if (!provider) {
+      if (!media.isClosed) media.play(fallback, { loop: true }).catch(() => undefined);
+      return;
+    }
+    const number = call.direction === 'inbound' ? call.to : call.from;
+    provider({ callId: call.id, number }).then(
+      (source) => {
+        // Resumed (or ended) while the music was being looked up: stay quiet.
+        if (media.isClosed || call.isEnded || !stillHeld()) return;
+        media.play(source ?? fallback, { loop: true }).catch(() => undefined);
+      },
+      () => {
+        if (!media.isClosed && !call.isEnded && stillHeld()) media.play(fallback, { loop: true }).catch(() => undefined);
+      },
+    );
   }
 
   // ==== transfer =================================================================================================

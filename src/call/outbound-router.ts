@@ -1,4 +1,5 @@
 import type { DigestCredentials } from '../sip/auth';
+import type { SipRequest } from '../sip/message';
 import type { SipTarget } from '../sip/ua';
 import type { JsonObject, JsonValue } from './json';
 
@@ -68,7 +69,21 @@ export interface InboundPolicy {
    * govern (the test number, registered users).
    */
   checkInbound(address: string, toOurNumber?: boolean): InboundDecision;
+  /**
+   * Whether a request from `address` must first prove itself a trunk by digest (no trunk's address matches it, open
+   * inbound is off, and some trunk has credentials). Not counted. Absent: addresses only.
+   */
+  wantsDigest?(address: string): boolean;
+  /** The counted digest decision for such a request to one of our numbers (RFC 3261 §22.3). */
+  authenticate?(request: SipRequest): InboundAuthDecision;
 }
+
+/** The digest step's decision (issue 7: "passes digest auth as that trunk"). */
+export type InboundAuthDecision =
+  | { readonly kind: 'trunk'; readonly trunk: { readonly id: string; readonly name: string } }
+  /** Answer the INVITE with this challenge (407 and its Proxy-Authenticate headers); the retry is a new INVITE. */
+  | { readonly kind: 'challenge'; readonly status: number; readonly reason: string; readonly headers: readonly (readonly [string, string])[] }
+  | { readonly kind: 'refused'; readonly status: number; readonly reason: string };
 
 /** A registered contact of a local user (the registrar's RegisteredContact satisfies it). */
 export interface LocalContact {

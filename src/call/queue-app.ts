@@ -1,5 +1,6 @@
-import { ringbackSequence } from '../dsp';
-import type { MohLibrary, MohTrack } from '../media';
+import { stat } from 'node:fs/promises';
+import { ringbackSequence, type ToneSequence } from '../dsp';
+import type { MohLibrary, MohMode, MohSource } from '../media';
 import type { QueueEntryRecord } from '../store';
 import { systemClock, type Clock, type TimerHandle } from '../util';
 import type { AiSessionLimiter } from './ai-session-limiter';
@@ -32,7 +33,12 @@ export interface QueueCallAppOptions {
   instanceId: string;
   /** Music on hold (MOH_DIR); without it waiting callers hear a soft tone. */
   moh?: MohLibrary;
-  /** Position announcements and exit messages given as text need a TTS-capable resolver. */
+  /** Shared stream or from the top for each caller (MOH_MODE); default the library's mode. */
+  mohMode?: MohMode;
+  /**
+   * Position announcements and exit messages given as text need a TTS-capable resolver. Without TTS, announcements
+   * play `queue-announce-<queue name>.wav` or `queue-announce.wav` from the prompt directory, else ANNOUNCE_CUE.
+   */
   prompts?: IvrPromptResolver & { readonly ttsEnabled?: boolean };
   /** How long a SIP target rings before the next one is tried (default 20 s). */
   ringTimeoutS?: number;
@@ -57,6 +63,8 @@ interface Waiter {
   readonly ringing: Set<string>;
   /** Increments whenever what the caller hears changes, so a late MOH restart does not override it. */
   audioSeq: number;
+  /** The caller's music (kept across announcements: a per-listener track goes on where it paused). */
+  moh?: MohSource;
 }
 
 /** Result of pulling a caller out of line. */
@@ -64,6 +72,21 @@ export type QueuePullResult = { ok: true; target: string } | { ok: false; reason
 
 /** A soft two-tone hold pattern when no music is configured: RTP keeps flowing so NATs and peers stay happy. */
 const HOLD_TONE = ringbackSequence({ frequencies: [440, 330], levelDbm0: -26, cadenceMs: [300, 3700] });
+
+/**
+ * The position announcement when there is neither TTS nor a recorded announcement: a short two-note chime (880 Hz
+ * then 660 Hz, 200 ms each, -16 dBm0) that tells the caller the line is alive and it is still queued. Its notes are
+ * apart from the DTMF frequencies (ITU-T Q.23) and the call-progress tones (ITU-T E.180), so it cannot be mistaken
+ * for a key press, a busy or a ringback tone.
+ */
+export const ANNOUNCE_CUE: ToneSequence = {
+  segments: [
+    { frequencies: [880], levelsDbm0: [-16], durationMs: 200 },
+    { frequencies: [660], levelsDbm0: [-16], durationMs: 200 },
+    { frequencies: [], levelsDbm0: [], durationMs: 100 },
+  ],
+  repeat: false,
+};
 
 /**
  * The `queue:<id>` route. A caller joins the queue's line in PostgreSQL (exact priority-then-arrival order across
@@ -80,7 +103,6 @@ export class QueueCallApp implements CallApp {
   private readonly pumping = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly timers = new Set<TimerHandle>();
-  private readonly pcmOfTrack = new WeakMap<MohTrack, Int16Array>();
   private readonly offRelease: () => void;
   private closed = false;
 
@@ -219,59 +241,72 @@ export class QueueCallApp implements CallApp {
     });
   }
 
-  /** Loop music on hold (the queue's track, else the number's or the default one, else a soft tone). */
+  /**
+   * Loop music on hold: the queue's track, else the number's or the default one (MOH_MODE: joining the track's shared
+   * stream where it is, or the track from its top), else a soft tone. The source is kept, so music interrupted by an
+   * announcement goes on from where the stream (shared) or this caller (per-listener) is.
+   */
   private playMoh(w: Waiter): void {
     const seq = ++w.audioSeq;
     const media = w.ctx.media;
-    void this.mohPcm(w).then((pcm) => {
+    void this.mohSource(w).then((source) => {
       if (w.audioSeq !== seq || w.state === 'connected' || w.state === 'done' || media.isClosed) return;
-      media.play(pcm ?? HOLD_TONE, { loop: true }).catch(() => undefined);
+      media.play(source ?? HOLD_TONE, { loop: true }).catch(() => undefined);
     });
   }
 
-  private async mohPcm(w: Waiter): Promise<Int16Array | undefined> {
+  private async mohSource(w: Waiter): Promise<MohSource | undefined> {
     const moh = this.opts.moh;
     if (!moh) return undefined;
-    const names = [w.queue.mohFile ?? undefined, moh.resolveName({ queue: w.queue.name, number: w.ctx.to })].filter((n): n is string => n !== undefined);
-    for (const name of names) {
-      try {
-        const track = await moh.load(name);
-        let pcm = this.pcmOfTrack.get(track);
-        if (!pcm) {
-          // Converted once per track: every waiting caller plays the same samples.
-          pcm = new Int16Array(track.samples);
-          track.copyPcm(0, pcm);
-          this.pcmOfTrack.set(track, pcm);
-        }
-        return pcm;
-      } catch {
-        // try the next choice
-      }
+    if (w.moh) return w.moh;
+    try {
+      w.moh = await moh.source({ track: w.queue.mohFile ?? undefined, queue: w.queue.name, number: w.ctx.to }, this.opts.mohMode ?? moh.mode);
+    } catch (err) {
+      this.opts.logger?.warn({ err, callId: w.ctx.callId, queue: w.queue.name }, 'music on hold unavailable');
     }
-    return undefined;
+    return w.moh;
   }
 
+  /**
+   * Tell a waiting caller its place: spoken by TTS (TTS_COMMAND, espeak-ng by default); without TTS (or when it
+   * fails) the queue's recorded announcement, else the generic one, else ANNOUNCE_CUE. Music resumes after it.
+   */
   private announce(w: Waiter, a: QueueAnnouncement): void {
     if (w.state !== 'waiting') return;
-    w.ctx.note('queue.position', { queue: w.queue.name, position: a.position, waited_s: a.waitedS });
-    const prompts = this.opts.prompts;
-    if (!prompts || prompts.ttsEnabled === false) return;
     const seq = ++w.audioSeq;
-    const minutes = Math.floor(a.waitedS / 60);
-    const text =
-      a.position === 1
-        ? 'You are next in line. Thank you for waiting.'
-        : `You are number ${a.position} in line.${minutes > 0 ? ` You have waited ${minutes} minute${minutes === 1 ? '' : 's'}.` : ''} Thank you for waiting.`;
-    void prompts
-      .resolve({ text })
-      .then(async (file) => {
+    void this.announcement(w, a)
+      .then(async (audio) => {
         if (w.audioSeq !== seq || w.state !== 'waiting' || w.ctx.media.isClosed) return;
-        await w.ctx.media.play(file);
+        w.ctx.note('queue.position', { queue: w.queue.name, position: a.position, waited_s: a.waitedS, audio: audio.kind });
+        await w.ctx.media.play(audio.play);
       })
       .catch(() => undefined)
       .then(() => {
         if (w.audioSeq === seq && w.state === 'waiting') this.playMoh(w);
       });
+  }
+
+  private async announcement(w: Waiter, a: QueueAnnouncement): Promise<{ kind: 'tts' | 'file' | 'cue'; play: string | ToneSequence }> {
+    const prompts = this.opts.prompts;
+    if (prompts && prompts.ttsEnabled !== false) {
+      const minutes = Math.floor(a.waitedS / 60);
+      const text =
+        a.position === 1
+          ? 'You are next in line. Thank you for waiting.'
+          : `You are number ${a.position} in line.${minutes > 0 ? ` You have waited ${minutes} minute${minutes === 1 ? '' : 's'}.` : ''} Thank you for waiting.`;
+      try {
+        return { kind: 'tts', play: await prompts.resolve({ text }) };
+      } catch (err) {
+        this.opts.logger?.warn({ err, callId: w.ctx.callId }, 'position announcement could not be rendered; using the recorded one');
+      }
+    }
+    if (prompts) {
+      for (const name of [`queue-announce-${w.queue.name}.wav`, 'queue-announce.wav']) {
+        const file = await prompts.resolve(name).catch(() => undefined);
+        if (file !== undefined && (await stat(file).then((st) => st.isFile() && st.size > 44, () => false))) return { kind: 'file', play: file };
+      }
+    }
+    return { kind: 'cue', play: ANNOUNCE_CUE };
   }
 
   private callerEnded(w: Waiter, cause: string): void {

@@ -45,7 +45,10 @@ export type SipLegEvents = {
   dtmf: [digit: string, source: DtmfSource, durationMs: number | undefined];
   /** UAC: a provisional response from the callee; `earlyMedia` when it carried an SDP answer we applied. */
   progress: [status: number, earlyMedia: boolean];
-  /** UAC: the callee answered (2xx, ACK sent). */
+  /**
+   * The call is answered. UAC: the callee's 2xx arrived (ACK sent). UAS: our 2xx left, which may be later than
+   * answer() when it waited for the PRACK of a reliable provisional (RFC 3262 §3), or never (no PRACK came).
+   */
   answered: [];
   /** The party put us on hold (true) or took us off hold (false) with a re-INVITE/UPDATE (RFC 3264 §8.4). */
   remotehold: [held: boolean];
@@ -257,11 +260,17 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     this.uas.progress(180);
   }
 
-  /** Answer 200 OK with the SDP answer (or our offer, for a late-offer INVITE: the answer comes in the ACK). */
+  /**
+   * Answer 200 OK with the SDP answer (or our offer, for a late-offer INVITE: the answer comes in the ACK). The 2xx
+   * may be held for a PRACK (RFC 3262 §3): `answered` tells when it left.
+   */
   answer(): void {
     if (this.isEnded) return;
     const s = this.uas;
     s.once('confirmed', (ack) => this.onConfirmedUas(ack as SipRequest));
+    s.once('answered', () => {
+      if (!this.isEnded) this.safeEmit('answered');
+    });
     const headers: [string, string][] = [...this.timerHeaders, ['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY']];
     if (this.initialAnswer) {
       this.applyNegotiated();
@@ -511,14 +520,21 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     }
   };
 
-  /** A re-INVITE or UPDATE from the party: a new offer (hold, codec change, new address) or a session refresh. */
-  private answerOffer(r: InDialogRequest): void {
-    const req = r.request;
+  /**
+   * A re-INVITE or UPDATE from the party: a new offer (hold, codec change, new address) or a session refresh. A
+   * refresh restarts the session timer only once our 2xx to it has gone out (RFC 4028 §10): a 400 or 488 is no
+   * refresh, and the session still expires when the refresher gets nothing better through.
+   */
+  private answerOffer(incoming: InDialogRequest): void {
+    const req = incoming.request;
     const media = this.media;
-    if (req.getHeader('Session-Expires') !== undefined || hasOptionTag(req, 'Supported', OPTION_TAG_TIMER)) {
-      // RFC 4028 §10: any successful refresh restarts the timer; echo the interval in our answer.
-      this.timer?.start();
-    }
+    const refresh = req.getHeader('Session-Expires') !== undefined || hasOptionTag(req, 'Supported', OPTION_TAG_TIMER);
+    const r: Pick<InDialogRequest, 'respond'> = {
+      respond: (status, opts) => {
+        incoming.respond(status, opts);
+        if (refresh && status >= 200 && status < 300) this.timer?.start();
+      },
+    };
     if (!media || media.isClosed) {
       r.respond(500, { reason: 'Server Internal Error (No Media)' });
       return;

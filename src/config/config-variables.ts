@@ -29,6 +29,7 @@ export const CONFIG_VARIABLES = [
   { name: 'SIP_T1_MS', default: '500', description: 'RFC 3261 T1, round-trip estimate (ms).' },
   { name: 'SIP_T2_MS', default: '4000', description: 'RFC 3261 T2, maximum retransmit interval for non-INVITE requests and INVITE responses (ms).' },
   { name: 'SIP_T4_MS', default: '5000', description: 'RFC 3261 T4, maximum time a message stays in the network (ms).' },
+  { name: 'SESSION_MIN_SE', default: '90', description: 'Smallest RFC 4028 session interval accepted from callers (Min-SE, s); shorter Session-Expires get 422. RFC 4028 §4 forbids values under 90; lower ones exist for tests only.' },
   { name: 'SIP_MAX_MESSAGE_BYTES', default: '65535', description: 'Largest SIP message accepted on any transport (bytes).' },
   { name: 'SIP_TCP_IDLE_TIMEOUT_S', default: '300', description: 'Close TCP/TLS connections idle this long (s).' },
   { name: 'SIP_ALLOWED_CIDRS', description: 'Comma-separated CIDRs allowed to send SIP (trunk provider ranges). Empty = any source.' },
@@ -65,7 +66,13 @@ export const CONFIG_VARIABLES = [
   { name: 'DATA_DIR', default: './data', description: 'Directory for the embedded database and, by default, recordings.' },
   { name: 'RECORDINGS_DIR', defaultDoc: '`<DATA_DIR>/recordings`', description: 'Directory where call recordings (WAV) are written.' },
   { name: 'MOH_DIR', defaultDoc: '`<DATA_DIR>/moh`', description: 'Directory with music-on-hold and prompt WAV files.' },
-  { name: 'TTS_COMMAND', description: 'Text-to-speech command for IVR and queue prompts given as text, e.g. `espeak-ng -v {voice} -w {out} {text}` (run without a shell). Empty = text prompts are skipped.' },
+  { name: 'MOH_MODE', default: 'shared', description: 'How music on hold plays (queues and hold): `shared`, one stream per track that every waiting or held caller joins where it has reached (as a PBX plays it), or `per-listener`, the track from its start for each caller.' },
+  {
+    name: 'TTS_COMMAND',
+    defaultDoc: '`espeak-ng -v {voice} -w {out} {text}` when `espeak-ng` is on PATH at start, else none',
+    description:
+      'Text-to-speech command for IVR and queue prompts given as text (run without a shell; `{out}`, `{text}`, `{voice}` are substituted). `none` = no TTS: text prompts are skipped and queue announcements use `queue-announce.wav` or a tone cue.',
+  },
   { name: 'TRANSCRIBER_URL', description: 'HTTP(S) endpoint that receives each completed recording (audio/wav POST) after the call and answers its transcript as JSON. Empty = off.' },
   { name: 'INSTANCE_HEARTBEAT_S', default: '5', description: 'Interval of the instance heartbeat in the instances table (s); an instance is dead after 3 missed beats.' },
   // REST API

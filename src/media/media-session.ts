@@ -147,6 +147,8 @@ export interface MediaSessionStats {
   queuedSamples: number;
   /** Frames dropped from a bridge because the peer's frames piled up (latency bound). */
   bridgeDropped: number;
+  /** Queued samples dropped after stalls of the send clock, so a real-time stream did not keep the delay. */
+  queueStallDropped: number;
   /** Received packets dropped because the jitter buffer held far more than its target (after a stall). */
   latencyDropped: number;
   dtmfSuppressed: number;
@@ -201,9 +203,12 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   private readonly rxCodecs: (G711Codec | undefined)[] = new Array<G711Codec | undefined>(128);
   private sendCodec: G711Codec = PCMU;
   private readonly silencePayload = new Uint8Array(MEDIA_FRAME_SAMPLES);
-  private readonly txFrame = new Int16Array(MEDIA_FRAME_SAMPLES);
+  private txFrame = new Int16Array(MEDIA_FRAME_SAMPLES);
   private readonly txPayload = new Uint8Array(MEDIA_FRAME_SAMPLES);
   private txActive = false;
+  /** The frame sent ahead of the next tick (see sendAhead); it becomes txFrame at that tick, for the recording. */
+  private txAhead = new Int16Array(MEDIA_FRAME_SAMPLES);
+  private aheadSent = false;
   private telephoneEventPt: number | null = null;
   private detector: GoertzelDtmfDetector | null = null;
   private readonly arbiter: DtmfArbiter;
@@ -264,6 +269,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.updateDetector();
     endpoint.on('rtp', this.onRtp);
     endpoint.on('dtmf', this.onRfc4733);
+    endpoint.on('telephoneevent', this.onNonAudio);
     endpoint.on('timeout', this.onTimeout);
     endpoint.on('close', this.onEndpointClose);
     this.ticker.add(this);
@@ -333,12 +339,12 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   // ---- outgoing audio -------------------------------------------------------------------------------------------
 
   /**
-   * Play a WAV file (any format loadWavAs8kMono reads; decoded once and cached), 8 kHz PCM16 samples, or a tone
-   * cadence. Replaces what play() was playing (that call resolves 'stopped'). Resolves when the audio ended
-   * ('finished'), stop() or another play() cut it ('stopped'), or the session closed ('closed'). Rejects when the
-   * file cannot be read or decoded.
+   * Play a WAV file (any format loadWavAs8kMono reads; decoded once and cached), 8 kHz PCM16 samples, a tone
+   * cadence, or a PlaybackSource the caller owns (music on hold pulled from a shared stream). Replaces what play()
+   * was playing (that call resolves 'stopped'). Resolves when the audio ended ('finished'), stop() or another play()
+   * cut it ('stopped'), or the session closed ('closed'). Rejects when the file cannot be read or decoded.
    */
-  async play(source: string | Int16Array | ToneSequence, opts: PlayOptions = {}): Promise<PlayResult> {
+  async play(source: string | Int16Array | ToneSequence | PlaybackSource, opts: PlayOptions = {}): Promise<PlayResult> {
     this.assertOpen();
     const token = ++this.playSeq;
     this.endPlayback('stopped');
@@ -350,6 +356,8 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       src = new BufferPlaybackSource(pcm, opts.loop ?? false);
     } else if (source instanceof Int16Array) {
       src = new BufferPlaybackSource(source, opts.loop ?? false);
+    } else if ('fill' in source) {
+      src = source;
     } else {
       src = new TonePlaybackSource(opts.loop ? { segments: source.segments, repeat: true } : source);
     }
@@ -364,10 +372,15 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.endPlayback('stopped');
   }
 
-  /** Queue PCM16 8 kHz mono audio of any length (the AI's speech); sent in 20 ms frames at real time. Copied. */
+  /**
+   * Queue PCM16 8 kHz mono audio of any length (the AI's speech); sent in 20 ms frames at real time. Copied. A frame
+   * that completes while this period's packet is still unsent leaves at once (see sendAhead).
+   */
   enqueuePcm(pcm: Int16Array): boolean {
     this.assertOpen();
-    return this.queue.enqueue(pcm);
+    const ok = this.queue.enqueue(pcm);
+    if (ok && !this.aheadSent) this.sendAhead();
+    return ok;
   }
 
   /** Report `markplayed` once everything queued so far has been sent (or `markcleared` if it is dropped). */
@@ -525,6 +538,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       jitterResets: jb.resets,
       jitterDepth: jb.targetDepth,
       queuedSamples: this.queue.samples,
+      queueStallDropped: this.queue.stallDroppedSamples,
       dtmfSuppressed: this.arbiter.suppressed,
       rtp: this.endpoint.stats(),
     };
@@ -533,8 +547,21 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   // ---- the tick -------------------------------------------------------------------------------------------------
 
   /** @internal Phase 1 of the media tick: pick this period's frame and send it. */
-  onSendTick(): void {
+  onSendTick(missed = 0): void {
     if (this.closed) return;
+    this.queue.tick(missed);
+    if (this.aheadSent) {
+      // This period's packet already left (queue audio sent on arrival): record it as this tick's frame and keep
+      // the stream one period ahead while the queue holds audio.
+      this.aheadSent = false;
+      const sent = this.txAhead;
+      this.txAhead = this.txFrame;
+      this.txFrame = sent;
+      this.txActive = true;
+      this.sendAhead();
+      if (this.queue.pendingMarks > 0) this.queue.takeReachedMarks(this.onMarkReached);
+      return;
+    }
     const got = this.produce();
     if (got > 0) {
       const frame = this.txFrame;
@@ -571,6 +598,32 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     const rec = this.recorder;
     if (rec) rec.write(this.rxGot ? this.rxFrame : null, this.txActive ? this.txFrame : null);
     this.arbiter.poll(this.clock.now());
+  }
+
+  /**
+   * Send the next queued frame now instead of at the next tick, as that tick's packet (at most one per period:
+   * the tick then sends nothing new for its own period). On an idle stream this is the start of a talk spurt: the
+   * AI's first frame leaves the moment it arrives, with the marker bit (RFC 3551 §4.1), and the next frames follow
+   * one per tick; sequence numbers and timestamps stay continuous on the one SSRC (RFC 3550 §5.1), and a packet is
+   * never more than one period early, so the stream does not drift from its clock. Only when the queue is the
+   * source the tick would pick.
+   */
+  private sendAhead(): void {
+    if (this.closed || this.aheadSent || this.held || this.rfcDtmfSending > 0 || this.toneDtmf !== null || this.player !== null) return;
+    if (this.peer && this.bridgeRing.size >= MEDIA_FRAME_SAMPLES) return;
+    const q = this.queue;
+    const avail = q.samples;
+    if (avail < MEDIA_FRAME_SAMPLES && !(avail > 0 && q.hasMarkAfterAudio)) return;
+    const frame = this.txAhead;
+    const got = q.read(frame);
+    if (got === 0) return;
+    if (got < MEDIA_FRAME_SAMPLES) frame.fill(0, got);
+    this.partialWaited = false;
+    this.sendCodec.encodeInto(frame, this.txPayload);
+    if (this.endpoint.sendFrame(this.txPayload, MEDIA_FRAME_SAMPLES, this.talking ? undefined : MARKER)) this.counters.framesSent++;
+    this.talking = true;
+    this.aheadSent = true;
+    if (q.pendingMarks > 0) q.takeReachedMarks(this.onMarkReached);
   }
 
   /** Fill txFrame from the highest-priority source; returns the samples produced (0 = idle). */
@@ -625,6 +678,15 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
         const f = this.jbFrame;
         const codec = this.rxCodecs[f.payloadType];
         if (!codec) continue;
+        if (ring.size === 0 && f.payload.length === MEDIA_FRAME_SAMPLES) {
+          // The common case, one 20 ms packet and nothing pending: decode straight into the frame, no re-chunking.
+          codec.decodeInto(f.payload, this.rxFrame);
+          this.lastPacket.set(this.rxFrame);
+          this.lastPacketLen = MEDIA_FRAME_SAMPLES;
+          this.concealRun = 0;
+          this.counters.packetsDecoded++;
+          return this.deliverFrame(false);
+        }
         const n = codec.decodeInto(f.payload, this.decodeBuf);
         ring.write(this.decodeBuf, false, n);
         this.lastPacket.set(this.decodeBuf.subarray(0, n));
@@ -640,7 +702,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       }
     }
     ring.read(this.rxFrame);
-    const concealed = ring.lastConcealed > 0;
+    return this.deliverFrame(ring.lastConcealed > 0);
+  }
+
+  /** rxFrame holds this tick's received audio: count it, detect DTMF, hand it to the bridge and to listeners. */
+  private deliverFrame(concealed: boolean): true {
     this.counters.framesReceived++;
     if (concealed) this.counters.framesConcealed++;
     const pcm = this.rxFrame;
@@ -686,9 +752,16 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     const pt = pkt.payloadType;
     if (this.rxCodecs[pt] === undefined) {
       this.counters.unsupportedPayload++;
+      // Its sequence number is not lost audio (e.g. comfort noise, RFC 3389).
+      this.jb.skip(pkt.sequenceNumber);
       return;
     }
     this.jb.put(pkt.sequenceNumber, pkt.timestamp, pkt.payload, this.clock.now(), pt, pkt.marker);
+  };
+
+  /** RFC 4733 §2.1: events take sequence numbers of the audio stream; the jitter buffer must not conceal them. */
+  private readonly onNonAudio = (pkt: RtpPacket): void => {
+    if (!this.closed) this.jb.skip(pkt.sequenceNumber);
   };
 
   private readonly onRfc4733 = (ev: DtmfEvent): void => {

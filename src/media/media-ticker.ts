@@ -3,13 +3,17 @@ import { Clock, systemClock } from '../util';
 
 /** Something driven once per 20 ms media tick, in two phases. */
 export interface MediaTickTarget {
-  /** Phase 1 of a tick: send this period's frame. Every target sends before any target receives. */
-  onSendTick(): void;
   /**
-   * Phase 2: take this period's received frame. `missed` counts ticks skipped before this one after a stall (event
-   * loop blocked): receivers drain that many extra frames so the jitter buffer does not overflow; senders do not
-   * catch up. Because all sends precede all receives, a frame received in tick n and handed to another target is
-   * sent in tick n + 1 whatever the order of the targets.
+   * Phase 1 of a tick: send this period's frame. Every target sends before any target receives. `missed` counts
+   * ticks skipped before this one after a stall (event loop blocked): no packet was sent for them, and the far end
+   * heard a gap. Senders never send them late beyond the pacer's catch-up; a sender whose source keeps streaming at
+   * real time drops the backlog instead, so the stall does not become lasting delay (see PcmQueue).
+   */
+  onSendTick(missed: number): void;
+  /**
+   * Phase 2: take this period's received frame. `missed` is as above: receivers drain that many extra frames so the
+   * jitter buffer does not overflow. Because all sends precede all receives, a frame received in tick n and handed
+   * to another target is sent in tick n + 1 whatever the order of the targets.
    */
   onReceiveTick(missed: number): void;
 }
@@ -24,6 +28,11 @@ export interface MediaTickerOptions {
  * One drift-free 20 ms clock for many media sessions: a single {@link Pacer} timer ticks every registered target in
  * turn. With 1000+ calls this costs one timer wake-up per period instead of one per call, and all legs of a bridge
  * advance together (a frame received on leg A in tick n is sent on leg B in tick n + 1).
+ *
+ * Tick n closes the period whose RTP packet is due at start + 20n ms. A target may send that packet earlier, within
+ * the period (MediaSession sends AI audio the moment it arrives on an idle stream), but never more than one packet
+ * per period. After a stall the pacer runs at most one overdue tick back to back and skips older ones, which are
+ * reported to the targets as `missed`.
  *
  * The pacer runs only while at least one target is registered. Targets added during a tick are first ticked on the
  * next one; targets removed during a tick are not ticked again.
@@ -103,7 +112,7 @@ export class MediaTicker {
       const t = targets[i];
       if (t === null) continue;
       try {
-        t.onSendTick();
+        t.onSendTick(missed);
       } catch (err) {
         tickFailed(err);
       }

@@ -1,24 +1,58 @@
-/** An entry of the queue: audio (consumed from `offset`) or a named mark. */
-interface QueueEntry {
-  pcm: Int16Array | null;
-  offset: number;
-  mark: string | null;
-}
+/** Samples per 20 ms frame at 8 kHz. */
+const FRAME = 160;
+/** Ring size to start with (1 s); it doubles as needed, up to the queue's bound. */
+const INITIAL_CAPACITY = 8192;
+/** At most this many frames (1 s) of playout lost to stalls are taken back. */
+const MAX_STALL_DEBT = 50;
+/** Ticks after a stall during which its backlog may still arrive (the AI's frames read late, or an echo of them). */
+const STALL_WINDOW_TICKS = 25;
+/**
+ * Audio queued beyond the stall's backlog above which the queue is a pre-buffered utterance, not a real-time stream
+ * (200 ms): its delay ends with the utterance, so nothing of it is dropped.
+ */
+const MAX_REALTIME_LEAD_FRAMES = 10;
 
 /**
  * The outgoing PCM stream of a leg (what the AI platform says): chunks of any size are appended, 20 ms frames are
  * taken out at the send clock. Named marks sit between chunks and are reported once every sample queued before
  * them has been taken (sent), or as cleared when the queue is flushed (barge-in).
+ *
+ * Stalls. When the send clock skips ticks (event loop blocked), the playout falls behind by those periods. For a
+ * source that streams at real time (an echo, an agent pacing its own output) the backlog would never drain: each
+ * tick takes one frame and one arrives, so the stall would become delay for the rest of the call. {@link tick}
+ * counts the periods lost while audio was playing (the skipped ticks, and late ticks that found the queue empty
+ * because the backlog had not been read yet) and drops that many of the oldest queued frames as they show up.
+ * Dropping rather than sending them in a burst: frames that late are played late or discarded by the far end's
+ * jitter buffer anyway, so a burst only moves the delay there, and the caller already heard the stall as a gap,
+ * like a network loss. A pre-buffered utterance (more than 200 ms queued beyond the backlog) is left whole: its
+ * extra delay ends with it, and cutting it would lose words.
+ *
+ * Storage is one ring of samples that grows (doubling) with the longest utterance queued, and marks are sample
+ * positions in the stream: enqueue and read copy samples and allocate nothing in the steady state (50 frames a
+ * second per call).
  */
 export class PcmQueue {
-  private entries: QueueEntry[] = [];
-  private first = 0;
+  private ring = new Int16Array(INITIAL_CAPACITY);
+  /** Stream positions (samples since creation) of the next sample to read and of the next to write. */
+  private head = 0;
+  private tail = 0;
   private queued = 0;
-  private marks = 0;
+  /** Pending marks, in order: name and the stream position all audio before it has been read at. */
+  private markNames: string[] = [];
+  private markAt: number[] = [];
+  private marksFirst = 0;
+  private stallDebt = 0;
+  private stallAge = 0;
+  /** After a stall, until audio is read again: ticks that find nothing to read are lost periods too. */
+  private stallAwaitingAudio = false;
+  private readSinceTick = false;
+  private readLastTick = false;
   /** Samples dropped by clear() since creation. */
   clearedSamples = 0;
   /** Samples refused because the queue was full. */
   overflowSamples = 0;
+  /** Samples dropped after stalls (playout kept in real time). */
+  stallDroppedSamples = 0;
 
   /** @param maxSamples upper bound of buffered audio (default 10 minutes at 8 kHz): a runaway producer cannot exhaust memory. */
   constructor(private readonly maxSamples = 8000 * 600) {}
@@ -30,106 +64,165 @@ export class PcmQueue {
 
   /** Marks waiting. */
   get pendingMarks(): number {
-    return this.marks;
+    return this.markNames.length - this.marksFirst;
   }
 
   /** True when neither audio nor marks are queued. */
   get isEmpty(): boolean {
-    return this.first >= this.entries.length;
+    return this.queued === 0 && this.pendingMarks === 0;
   }
 
   /** True when a mark follows the buffered audio (the producer finished an utterance: pad its last frame). */
   get hasMarkAfterAudio(): boolean {
-    return this.marks > 0;
+    return this.pendingMarks > 0;
   }
 
   /** Append a copy of `pcm` (the caller may reuse its buffer). Returns false if the queue is full. */
   enqueue(pcm: Int16Array): boolean {
-    if (pcm.length === 0) return true;
-    if (this.queued + pcm.length > this.maxSamples) {
-      this.overflowSamples += pcm.length;
+    const n = pcm.length;
+    if (n === 0) return true;
+    if (this.queued + n > this.maxSamples) {
+      this.overflowSamples += n;
       return false;
     }
-    this.entries.push({ pcm: pcm.slice(), offset: 0, mark: null });
-    this.queued += pcm.length;
+    if (this.queued + n > this.ring.length) this.grow(this.queued + n);
+    const ring = this.ring;
+    const cap = ring.length;
+    const at = this.tail % cap;
+    const first = Math.min(n, cap - at);
+    ring.set(first === n ? pcm : pcm.subarray(0, first), at);
+    if (first < n) ring.set(pcm.subarray(first), 0);
+    this.tail += n;
+    this.queued += n;
     return true;
   }
 
   /** Append a mark after everything queued so far. */
   mark(name: string): void {
-    this.entries.push({ pcm: null, offset: 0, mark: name });
-    this.marks++;
+    this.markNames.push(name);
+    this.markAt.push(this.tail);
+  }
+
+  /** Frames of playout still to be taken back after stalls. */
+  get stallBacklogFrames(): number {
+    return this.stallDebt;
+  }
+
+  /**
+   * Once per send tick, before the tick reads: `missed` is the number of ticks the clock skipped before this one.
+   * Skipped ticks count as lost playout only if audio was being read just before them. While such a loss is
+   * pending, queued frames are a stall's backlog: the oldest are dropped, up to the loss (everything queued at a
+   * tick is backlog: a real-time stream's frames are sent as they arrive).
+   */
+  tick(missed: number): void {
+    const playing = this.readSinceTick || this.readLastTick;
+    const readSince = this.readSinceTick;
+    this.readLastTick = readSince;
+    this.readSinceTick = false;
+    if (missed > 0 && (playing || this.stallDebt > 0)) {
+      this.stallDebt = Math.min(MAX_STALL_DEBT, this.stallDebt + missed);
+      this.stallAge = 0;
+      this.stallAwaitingAudio = true;
+    } else if (this.stallDebt > 0) {
+      if (++this.stallAge > STALL_WINDOW_TICKS) {
+        this.stallDebt = 0;
+        this.stallAwaitingAudio = false;
+        return;
+      }
+      // The pacer's catch-up tick (or the next one) that ran before the backlog was read sent no audio: one more
+      // period lost. Later ticks without audio are a pause of the source, not the stall's doing.
+      if (this.stallAwaitingAudio && !readSince && this.queued < FRAME && this.stallAge <= 2) this.stallDebt++;
+    }
+    if (this.stallDebt > 0) this.dropStallBacklog();
   }
 
   /** Take up to `dst.length` samples into `dst`; returns how many. Marks reached are kept for {@link takeReachedMarks}. */
   read(dst: Int16Array): number {
-    let n = 0;
-    const want = dst.length;
-    const entries = this.entries;
-    let i = this.first;
-    while (n < want && i < entries.length) {
-      const e = entries[i];
-      if (e.pcm === null) {
-        // A mark: audio after it may be read in the same frame; the mark is reported by takeReachedMarks.
-        i++;
-        continue;
-      }
-      const take = Math.min(want - n, e.pcm.length - e.offset);
-      dst.set(e.pcm.subarray(e.offset, e.offset + take), n);
-      e.offset += take;
-      n += take;
-      if (e.offset >= e.pcm.length) {
-        e.pcm = null;
-        e.offset = 0;
-        if (i === this.first) this.first++;
-        i++;
-      }
+    const n = this.take(dst, dst.length);
+    if (n > 0) {
+      this.readSinceTick = true;
+      this.stallAwaitingAudio = false;
     }
+    return n;
+  }
+
+  private dropStallBacklog(): void {
+    const frames = Math.floor(this.queued / FRAME);
+    if (frames === 0) return; // the backlog has not arrived (yet)
+    if (frames > this.stallDebt + MAX_REALTIME_LEAD_FRAMES) {
+      // A pre-buffered utterance: keep it whole (decided once, not again as it drains).
+      this.stallDebt = 0;
+      this.stallAwaitingAudio = false;
+      return;
+    }
+    const drop = Math.min(this.stallDebt, frames);
+    this.stallDebt -= drop;
+    this.stallDroppedSamples += this.take(null, drop * FRAME);
+  }
+
+  /** Move up to `want` samples from the head into `dst` (or discard them when null); returns how many. */
+  private take(dst: Int16Array | null, want: number): number {
+    const n = Math.min(want, this.queued);
+    if (n === 0) return 0;
+    if (dst !== null) {
+      const ring = this.ring;
+      const cap = ring.length;
+      const at = this.head % cap;
+      const first = Math.min(n, cap - at);
+      dst.set(ring.subarray(at, at + first), 0);
+      if (first < n) dst.set(ring.subarray(0, n - first), first);
+    }
+    this.head += n;
     this.queued -= n;
     return n;
   }
 
+  /** A larger ring holding the queued samples from index 0; positions are re-based so the head is 0. */
+  private grow(need: number): void {
+    let cap = this.ring.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Int16Array(Math.max(need, Math.min(cap, this.maxSamples)));
+    const base = this.head;
+    const n = this.take(next, this.queued);
+    for (let i = this.marksFirst; i < this.markAt.length; i++) this.markAt[i] = Math.max(0, this.markAt[i] - base);
+    this.ring = next;
+    this.head = 0;
+    this.tail = n;
+    this.queued = n;
+  }
+
   /**
-   * Report (and remove) the marks whose preceding audio has all been read: the leading marks of the queue, and
-   * marks left behind between chunks consumed by the last read().
+   * Report (and remove) the marks whose preceding audio has all been read: every mark at or before the read
+   * position, in order.
    */
   takeReachedMarks(onMark: (name: string) => void): void {
-    const entries = this.entries;
-    while (this.first < entries.length) {
-      const e = entries[this.first];
-      if (e.pcm !== null) break;
-      this.first++;
-      if (e.mark !== null) {
-        this.marks--;
-        onMark(e.mark);
-      }
+    while (this.marksFirst < this.markNames.length && this.markAt[this.marksFirst] <= this.head) {
+      const name = this.markNames[this.marksFirst++];
+      onMark(name);
     }
-    this.compact();
+    if (this.marksFirst === this.markNames.length) {
+      this.markNames.length = 0;
+      this.markAt.length = 0;
+      this.marksFirst = 0;
+    } else if (this.marksFirst > 64) {
+      this.markNames = this.markNames.slice(this.marksFirst);
+      this.markAt = this.markAt.slice(this.marksFirst);
+      this.marksFirst = 0;
+    }
   }
 
   /** Drop all queued audio at once; returns the names of the marks dropped, in order. */
   clear(): string[] {
-    const names: string[] = [];
-    for (let i = this.first; i < this.entries.length; i++) {
-      const m = this.entries[i].mark;
-      if (m !== null) names.push(m);
-    }
+    const names = this.markNames.slice(this.marksFirst);
     this.clearedSamples += this.queued;
-    this.entries = [];
-    this.first = 0;
+    // Barge-in: what comes next is a new utterance, not the backlog of a stall.
+    this.stallDebt = 0;
+    this.head = this.tail;
     this.queued = 0;
-    this.marks = 0;
+    this.markNames = [];
+    this.markAt = [];
+    this.marksFirst = 0;
+    if (this.ring.length > INITIAL_CAPACITY * 8) this.ring = new Int16Array(INITIAL_CAPACITY);
     return names;
-  }
-
-  private compact(): void {
-    // Drop consumed entries in batches so the array does not grow without bound during a long call.
-    if (this.first >= this.entries.length) {
-      this.entries.length = 0;
-      this.first = 0;
-    } else if (this.first > 64) {
-      this.entries = this.entries.slice(this.first);
-      this.first = 0;
-    }
   }
 }

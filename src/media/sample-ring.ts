@@ -1,6 +1,7 @@
 /**
  * A fixed-capacity FIFO of PCM16 samples with a "concealed" flag per sample, used to re-chunk received packets of
- * any packetisation time (10, 20, 30, 60 ms) into 20 ms frames. Allocation-free after construction.
+ * any packetisation time (10, 20, 30, 60 ms) into 20 ms frames. Allocation-free after construction except for the
+ * typed-array views that let copies run as memcpy (two per call at most; far cheaper than a per-sample loop).
  */
 export class SampleRing {
   readonly capacity: number;
@@ -9,6 +10,8 @@ export class SampleRing {
   private readonly concealed: Uint8Array;
   private head = 0;
   private count = 0;
+  /** Concealed samples buffered: while 0, reads skip the flags entirely (the common case). */
+  private concealedCount = 0;
 
   /** `capacity` is rounded up to a power of two. */
   constructor(capacity: number) {
@@ -33,28 +36,24 @@ export class SampleRing {
   /** Append up to `n` samples of `src` (all of it by default); returns how many fit. */
   write(src: Int16Array, concealed: boolean, n = src.length): number {
     const take = Math.min(n, src.length, this.capacity - this.count);
-    const flag = concealed ? 1 : 0;
-    let at = (this.head + this.count) & this.mask;
-    for (let i = 0; i < take; i++) {
-      this.samples[at] = src[i];
-      this.concealed[at] = flag;
-      at = (at + 1) & this.mask;
-    }
-    this.count += take;
+    if (take <= 0) return 0;
+    const at = (this.head + this.count) & this.mask;
+    const first = Math.min(take, this.capacity - at);
+    this.samples.set(first === src.length ? src : src.subarray(0, first), at);
+    if (first < take) this.samples.set(src.subarray(first, take), 0);
+    this.flag(at, first, take, concealed);
     return take;
   }
 
   /** Append `n` zero samples (padding); returns how many fit. */
   writeSilence(n: number, concealed: boolean): number {
     const take = Math.min(n, this.capacity - this.count);
-    const flag = concealed ? 1 : 0;
-    let at = (this.head + this.count) & this.mask;
-    for (let i = 0; i < take; i++) {
-      this.samples[at] = 0;
-      this.concealed[at] = flag;
-      at = (at + 1) & this.mask;
-    }
-    this.count += take;
+    if (take <= 0) return 0;
+    const at = (this.head + this.count) & this.mask;
+    const first = Math.min(take, this.capacity - at);
+    this.samples.fill(0, at, at + first);
+    if (first < take) this.samples.fill(0, 0, take - first);
+    this.flag(at, first, take, concealed);
     return take;
   }
 
@@ -64,16 +63,13 @@ export class SampleRing {
    */
   read(dst: Int16Array): number {
     const take = Math.min(dst.length, this.count);
-    let concealed = 0;
-    let at = this.head;
-    for (let i = 0; i < take; i++) {
-      dst[i] = this.samples[at];
-      concealed += this.concealed[at];
-      at = (at + 1) & this.mask;
-    }
-    this.head = at;
+    const at = this.head;
+    const first = Math.min(take, this.capacity - at);
+    if (first > 0) dst.set(this.samples.subarray(at, at + first), 0);
+    if (first < take) dst.set(this.samples.subarray(0, take - first), first);
+    this.lastConcealed = this.concealedCount > 0 ? this.release(at, first, take) : 0;
+    this.head = (at + take) & this.mask;
     this.count -= take;
-    this.lastConcealed = concealed;
     return take;
   }
 
@@ -83,7 +79,9 @@ export class SampleRing {
   /** Drop up to `n` of the oldest samples; returns how many were dropped. */
   skip(n: number): number {
     const take = Math.min(n, this.count);
-    this.head = (this.head + take) & this.mask;
+    const at = this.head;
+    if (this.concealedCount > 0) this.release(at, Math.min(take, this.capacity - at), take);
+    this.head = (at + take) & this.mask;
     this.count -= take;
     return take;
   }
@@ -91,5 +89,25 @@ export class SampleRing {
   clear(): void {
     this.head = 0;
     this.count = 0;
+    this.concealedCount = 0;
+  }
+
+  /** Set the flags of `take` samples appended at `at` (`first` of them before the wrap) and account them. */
+  private flag(at: number, first: number, take: number, concealed: boolean): void {
+    const v = concealed ? 1 : 0;
+    this.concealed.fill(v, at, at + first);
+    if (first < take) this.concealed.fill(v, 0, take - first);
+    if (concealed) this.concealedCount += take;
+    this.count += take;
+  }
+
+  /** Count the concealed samples among `take` leaving from `at` (`first` before the wrap) and forget them. */
+  private release(at: number, first: number, take: number): number {
+    const flags = this.concealed;
+    let c = 0;
+    for (let i = 0; i < first; i++) c += flags[at + i];
+    for (let i = 0; i < take - first; i++) c += flags[i];
+    this.concealedCount -= c;
+    return c;
   }
 }

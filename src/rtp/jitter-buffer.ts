@@ -26,6 +26,10 @@ export type JitterGetResult =
   /** Nothing to play (prefetching, underrun, silence or hold): play silence / comfort noise. */
   | 'empty';
 
+/** Slot kinds: audio, or a sequence number taken by a packet without audio (see {@link JitterBuffer.skip}). */
+const AUDIO = 0;
+const TAKEN = 1;
+
 /** A frame handed out by {@link JitterBuffer.get}. `payload` is a view valid until the next put/get. */
 export class JitterFrame {
   sequenceNumber = 0;
@@ -43,6 +47,12 @@ export class JitterFrame {
  * Depth adapts between minDepth and maxDepth frames from the RFC 3550 A.8 jitter estimate: it grows when
  * playout restarts after an underrun, and shrinks by discarding a frame when more is buffered than needed
  * for a sustained period.
+ *
+ * Sequence numbers are shared with packets that carry no audio: RFC 4733 §2.1 sends telephone-events in the same RTP
+ * stream (same SSRC and sequence space) as the audio, and RFC 3389 comfort noise does the same. The receiver
+ * classifies by payload type before the buffer and reports those numbers with {@link skip}; playout steps over them
+ * instead of concealing a "lost" frame for each, and when the audio paused for them (a sender holds its audio during
+ * an event, RFC 4733 §2.5.1) playout stops without concealment and restarts with the next talk spurt.
  */
 export class JitterBuffer {
   readonly capacity: number;
@@ -58,7 +68,14 @@ export class JitterBuffer {
   private readonly slotLen: Uint16Array;
   private readonly slotPt: Uint8Array;
   private readonly slotMarker: Uint8Array;
+  /** AUDIO or TAKEN, for occupied slots. */
+  private readonly slotKind: Uint8Array;
+  /** One reusable view per slot over `storage`, handed out by get() (no allocation per frame). */
+  private readonly slotView: Buffer[];
+  /** Audio frames buffered. */
   private count = 0;
+  /** Slots holding sequence numbers taken by packets without audio. */
+  private taken = 0;
   private playing = false;
   /** Next sequence number to play (valid while playing). */
   private nextSeq = 0;
@@ -82,6 +99,8 @@ export class JitterBuffer {
   late = 0;
   discarded = 0;
   resets = 0;
+  /** Sequence numbers stepped over because packets without audio took them (see {@link skip}). */
+  skipped = 0;
 
   constructor(opts: JitterBufferOptions = {}) {
     const capacity = opts.capacity ?? 32;
@@ -100,6 +119,9 @@ export class JitterBuffer {
     this.slotLen = new Uint16Array(capacity);
     this.slotPt = new Uint8Array(capacity);
     this.slotMarker = new Uint8Array(capacity);
+    this.slotKind = new Uint8Array(capacity);
+    this.slotView = [];
+    for (let i = 0; i < capacity; i++) this.slotView.push(this.storage.subarray(i * this.maxFrameBytes, i * this.maxFrameBytes));
   }
 
   /** Frames currently buffered. */
@@ -121,6 +143,7 @@ export class JitterBuffer {
   reset(): void {
     this.slotSeq.fill(-1);
     this.count = 0;
+    this.taken = 0;
     this.playing = false;
     this.concealed = 0;
     this.surplusFrames = 0;
@@ -171,7 +194,14 @@ export class JitterBuffer {
       this.duplicates++;
       return 'duplicate';
     }
-    if (this.slotSeq[slot] < 0) this.count++;
+    if (this.slotSeq[slot] < 0) {
+      this.count++;
+    } else if (this.slotKind[slot] === TAKEN) {
+      // A stale mark from an older sequence number.
+      this.taken--;
+      this.count++;
+    }
+    this.slotKind[slot] = AUDIO;
     this.slotSeq[slot] = sequenceNumber;
     this.slotTs[slot] = timestamp >>> 0;
     this.slotLen[slot] = payload.length;
@@ -183,12 +213,45 @@ export class JitterBuffer {
     return result;
   }
 
-  /** Span of sequence numbers buffered while prefetching (head to highest). */
+  /**
+   * Record that `sequenceNumber` was taken by a packet of the stream that carries no audio for this buffer (an
+   * RFC 4733 telephone-event, comfort noise): playout steps over it instead of reporting a lost frame. Numbers
+   * already played, or before the first buffered frame while prefetching, need no record and are ignored
+   * ('late'); so are numbers too far ahead to place.
+   */
+  skip(sequenceNumber: number): JitterPutResult {
+    let ahead: number;
+    if (this.playing) {
+      ahead = seqDiff(sequenceNumber, this.nextSeq);
+    } else {
+      // Prefetching: playout will start at the first audio frame, so only numbers after it matter.
+      if (this.count === 0) return 'late';
+      ahead = seqDiff(sequenceNumber, this.headSeq);
+      if (ahead === 0) return 'duplicate';
+    }
+    if (ahead < 0 || ahead >= this.capacity) return 'late';
+    const slot = sequenceNumber & this.mask;
+    if (this.slotSeq[slot] === sequenceNumber) {
+      this.duplicates++;
+      return 'duplicate';
+    }
+    if (this.slotSeq[slot] >= 0) {
+      // A stale entry from an older sequence number.
+      if (this.slotKind[slot] === TAKEN) this.taken--;
+      else this.count--;
+    }
+    this.slotSeq[slot] = sequenceNumber;
+    this.slotKind[slot] = TAKEN;
+    this.taken++;
+    return 'ok';
+  }
+
+  /** Span of sequence numbers of audio buffered while prefetching (head to highest). */
   private span(): number {
     let max = 0;
     for (let i = 0; i < this.capacity; i++) {
       const s = this.slotSeq[i];
-      if (s >= 0) max = Math.max(max, seqDiff(s, this.headSeq));
+      if (s >= 0 && this.slotKind[i] === AUDIO) max = Math.max(max, seqDiff(s, this.headSeq));
     }
     return max + 1;
   }
@@ -223,10 +286,16 @@ export class JitterBuffer {
       this.concealed = 0;
       this.surplusFrames = 0;
     }
+    if (this.taken > 0 && this.stepOverTaken() && this.count === 0) {
+      // The peer's audio paused for what took those numbers (RFC 4733 §2.5.1: no audio beside an event): not a
+      // loss. Playout restarts with the next talk spurt.
+      this.underrun();
+      return 'empty';
+    }
     if (this.count === 0) {
       // Nothing buffered: conceal a few frames (a loss at the tail), then declare an underrun.
       if (this.concealed >= this.maxConcealed) {
-        this.playing = false;
+        this.underrun();
         return 'empty';
       }
       this.concealed++;
@@ -234,7 +303,7 @@ export class JitterBuffer {
       this.nextSeq = seqAdd(this.nextSeq, 1);
       return 'lost';
     }
-    this.shrinkIfSurplus();
+    if (this.shrinkIfSurplus() && this.taken > 0) this.stepOverTaken();
     const slot = this.nextSeq & this.mask;
     if (this.slotSeq[slot] !== this.nextSeq) {
       this.concealed++;
@@ -249,19 +318,49 @@ export class JitterBuffer {
     return 'frame';
   }
 
+  /** Advance playout over sequence numbers taken by packets without audio; true if any was passed. */
+  private stepOverTaken(): boolean {
+    let any = false;
+    for (;;) {
+      const slot = this.nextSeq & this.mask;
+      if (this.slotSeq[slot] !== this.nextSeq || this.slotKind[slot] !== TAKEN) return any;
+      this.slotSeq[slot] = -1;
+      this.taken--;
+      this.skipped++;
+      this.nextSeq = seqAdd(this.nextSeq, 1);
+      any = true;
+    }
+  }
+
+  /** Stop playing and prefetch again; marks of taken numbers ahead are forgotten (playout restarts at audio). */
+  private underrun(): void {
+    this.playing = false;
+    if (this.taken > 0) {
+      for (let i = 0; i < this.capacity; i++) if (this.slotSeq[i] >= 0 && this.slotKind[i] === TAKEN) this.slotSeq[i] = -1;
+      this.taken = 0;
+    }
+  }
+
   private take(slot: number, out: JitterFrame): void {
     out.sequenceNumber = this.slotSeq[slot];
     out.timestamp = this.slotTs[slot];
     out.marker = this.slotMarker[slot] === 1;
     out.payloadType = this.slotPt[slot];
-    const start = slot * this.maxFrameBytes;
-    out.payload = this.storage.subarray(start, start + this.slotLen[slot]);
+    const len = this.slotLen[slot];
+    let view = this.slotView[slot];
+    if (view.length !== len) {
+      // Packet sizes rarely change within a stream: a new view only when they do.
+      const start = slot * this.maxFrameBytes;
+      view = this.storage.subarray(start, start + len);
+      this.slotView[slot] = view;
+    }
+    out.payload = view;
     this.slotSeq[slot] = -1;
     this.count--;
   }
 
-  /** Latency control: after ~1 s with two frames more than needed, drop the oldest frame. */
-  private shrinkIfSurplus(): void {
+  /** Latency control: after ~1 s with two frames more than needed, drop the oldest frame. True if it dropped one. */
+  private shrinkIfSurplus(): boolean {
     if (this.count > this.targetDepth + 1) {
       if (++this.surplusFrames >= 50) {
         const slot = this.nextSeq & this.mask;
@@ -272,9 +371,11 @@ export class JitterBuffer {
         }
         this.nextSeq = seqAdd(this.nextSeq, 1);
         this.surplusFrames = 0;
+        return true;
       }
     } else {
       this.surplusFrames = 0;
     }
+    return false;
   }
 }

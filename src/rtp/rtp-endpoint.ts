@@ -58,6 +58,12 @@ export type RtpEndpointEvents = {
   rtp: [packet: RtpPacket];
   /** A DTMF digit received as RFC 4733 events, reported once. */
   dtmf: [event: DtmfEvent];
+  /**
+   * An accepted RFC 4733 telephone-event packet (already fed to DTMF detection; the object is reused). It shares the
+   * audio's SSRC and sequence space (RFC 4733 §2.1): an audio jitter buffer must step over its sequence number
+   * rather than count it as lost audio (JitterBuffer.skip).
+   */
+  telephoneevent: [packet: RtpPacket];
   /** A decoded RTCP compound packet from the peer. */
   rtcp: [packets: RtcpPacket[]];
   /** Symmetric RTP locked onto this source. */
@@ -426,6 +432,7 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
         this.safeEmit('dtmf', ev);
         ev = this.dtmfRx.poll(now);
       }
+      this.safeEmit('telephoneevent', pkt);
       return;
     }
     this.safeEmit('rtp', pkt);

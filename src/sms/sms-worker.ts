@@ -126,6 +126,7 @@ export class SmsWorker {
   }
 
   private async run(): Promise<void> {
+    await this.releaseLeftLeases();
     while (!this.stopping) {
       let claimed: number;
       this.kicked = false;
@@ -139,6 +140,20 @@ export class SmsWorker {
       }
       // A full batch means more may be due right away; otherwise wait for a poll or a kick.
       if (claimed < this.batchSize && !this.kicked && !this.stopping) await this.sleep(this.pollIntervalMs);
+    }
+  }
+
+  /**
+   * Messages this instance id had claimed when its previous process died are sent again now rather than after
+   * their lease runs out (issue 7: killed between accept and send, sent after restart). Best effort: when it
+   * fails, the lease expiry still returns them to the queue.
+   */
+  private async releaseLeftLeases(): Promise<void> {
+    try {
+      const n = await this.repo.releaseLeases(this.opts.instanceId);
+      if (n > 0) this.log.warn({ released: n, instanceId: this.opts.instanceId }, 'SMS left sending by a previous run queued again');
+    } catch (err) {
+      this.log.error({ err, instanceId: this.opts.instanceId }, 'releasing SMS leases of a previous run failed');
     }
   }
 

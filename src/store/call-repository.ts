@@ -1,5 +1,5 @@
 import { pageHistory } from './cursor';
-import type { Queryable, SqlParam } from './database';
+import type { PreparedQuery, Queryable, SqlParam } from './database';
 import { date, dateOrNull, jsonObject, jsonParam, num, numOrNull, strOrNull, type JsonObject, type JsonValue } from './row-values';
 
 export type CdrDirection = 'inbound' | 'outbound';
@@ -299,6 +299,9 @@ INSERT INTO call_events (call_id, type, data, at)
 SELECT e->>'call_id', e->>'type', COALESCE(e->'data', '{}'::jsonb), COALESCE((e->>'at')::timestamptz, now())
 FROM jsonb_array_elements($1::jsonb->'e') WITH ORDINALITY AS x(e, n) ORDER BY n`;
 
+/** Prepared once per connection: planning this statement costs more than running it for a few calls. */
+const BATCH_STATEMENT: PreparedQuery = { name: 'cdr_write_batch_v1', text: BATCH_SQL };
+
 type BatchRow = Record<string, JsonValue | Date | undefined>;
 
 /** A CallUpdate as batch-row keys (column names); only the keys present in the patch. */
@@ -426,7 +429,9 @@ export class CallRepository {
    */
   async writeBatch(entries: readonly CallBatchEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.query(BATCH_SQL, [batchParam(entries)]);
+    const param = batchParam(entries);
+    if (this.db.runPrepared) await this.db.runPrepared(BATCH_STATEMENT, [param]);
+    else await this.db.query(BATCH_SQL, [param]);
   }
 
   /** Mark the call answered (status and answer time). */

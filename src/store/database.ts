@@ -12,6 +12,16 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
+/**
+ * A statement run very often with the same text (the CDR batch): a backend may parse and plan it once per connection
+ * and then run it by name (PostgreSQL PREPARE / EXECUTE, protocol §55.2.3). `name` is an SQL identifier, unique per
+ * text; `text` is one statement with `$1..$n` placeholders whose types the text fixes (`$1::jsonb`).
+ */
+export interface PreparedQuery {
+  readonly name: string;
+  readonly text: string;
+}
+
 /** What repositories need: parameterised queries, and multi-statement scripts for migrations. */
 export interface Queryable {
   /**
@@ -21,6 +31,11 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<T>>;
   /** Run a script of several statements without parameters (migrations, DDL). */
   exec(sql: string): Promise<void>;
+  /**
+   * Run a write that returns no rows through a statement prepared once per connection (optional: callers fall back
+   * to `query(stmt.text, params)`). Resolves once committed, as `query` does.
+   */
+  runPrepared?(stmt: PreparedQuery, params: readonly SqlParam[]): Promise<void>;
 }
 
 export type DatabaseKind = 'pg' | 'pglite';

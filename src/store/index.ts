@@ -1,4 +1,4 @@
-export { DatabaseError, isForeignKeyViolation, isUniqueViolation, sqlState, type Database, type DatabaseErrorFields, type DatabaseKind, type Queryable, type QueryResult, type SqlParam } from './database';
+export { DatabaseError, isForeignKeyViolation, isUniqueViolation, sqlState, type Database, type DatabaseErrorFields, type DatabaseKind, type PreparedQuery, type Queryable, type QueryResult, type SqlParam } from './database';
 export { PgDatabase, type PgDatabaseOptions } from './pg-database';
 export { PgliteDatabase } from './pglite-database';
 export { openDatabase, type OpenDatabaseOptions } from './open-database';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { InvalidStateError } from '../util';
 import type { Logger } from '../observability';
-import type { Database, Queryable, QueryResult, SqlParam } from './database';
+import type { Database, PreparedQuery, Queryable, QueryResult, SqlParam } from './database';
 import { ScopedQueryable, TransactionGuard } from './transaction-guard';
 
 export interface PgDatabaseOptions {
@@ -67,6 +67,13 @@ export class PgDatabase implements Database {
     this.guard.assertOutside();
     const res = await this.pool.query(sql, toArgs(params));
     return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
+  }
+
+  /** A named statement: pg parses and plans it once per pooled connection, then sends only Bind/Execute. */
+  async runPrepared(stmt: PreparedQuery, params: readonly SqlParam[]): Promise<void> {
+    this.assertOpen();
+    this.guard.assertOutside();
+    await this.pool.query({ name: stmt.name, text: stmt.text, values: toArgs(params) });
   }
 
   async exec(sql: string): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InvalidStateError } from '../util';
-import { DatabaseError, type Database, type DatabaseErrorFields, type Queryable, type QueryResult, type SqlParam } from './database';
+import { DatabaseError, type Database, type DatabaseErrorFields, type PreparedQuery, type Queryable, type QueryResult, type SqlParam } from './database';
 import { PGLITE_WORKER_SOURCE } from './pglite-worker-source';
 import { ScopedQueryable, TransactionGuard } from './transaction-guard';
 
@@ -33,6 +33,8 @@ export class PgliteDatabase implements Database {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private nextTxId = 1;
+  /** Statements PREPAREd on the engine's one connection. */
+  private readonly prepared = new Set<string>();
   private closing: Promise<void> | undefined;
   private failure: Error | undefined;
 
@@ -67,6 +69,23 @@ export class PgliteDatabase implements Database {
   exec(sql: string): Promise<void> {
     return this.enqueue(async () => {
       await this.call({ op: 'exec', sql });
+    });
+  }
+
+  /**
+   * PREPARE once, then `EXECUTE name(literals)` through the simple query protocol. A statement as large as the CDR
+   * batch costs PGlite about 2 ms to parse and plan and its extended protocol another 0.3 ms per call; run this way it
+   * costs a fraction of that (bench/README.md). Parameters that cannot be written as literals safely take `query`.
+   */
+  runPrepared(stmt: PreparedQuery, params: readonly SqlParam[]): Promise<void> {
+    const args = sqlLiterals(params);
+    if (args === undefined || !STATEMENT_NAME.test(stmt.name)) return this.query(stmt.text, params).then(() => undefined);
+    return this.enqueue(async () => {
+      if (!this.prepared.has(stmt.name)) {
+        await this.call({ op: 'exec', sql: `PREPARE ${stmt.name} AS ${stmt.text}` });
+        this.prepared.add(stmt.name);
+      }
+      await this.call({ op: 'exec', sql: `EXECUTE ${stmt.name}(${args})` });
     });
   }
 
@@ -143,4 +162,36 @@ export class PgliteDatabase implements Database {
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
   }
+}
+
+const STATEMENT_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** `params` as the SQL literals of an EXECUTE, or undefined when one cannot be written safely. */
+export function sqlLiterals(params: readonly SqlParam[]): string | undefined {
+  let out = '';
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    let lit: string | undefined;
+    if (p === null) lit = 'NULL';
+    else if (typeof p === 'number') lit = Number.isFinite(p) ? String(p) : undefined;
+    else if (typeof p === 'boolean') lit = p ? 'TRUE' : 'FALSE';
+    else if (typeof p === 'string') lit = dollarQuoted(p);
+    if (lit === undefined) return undefined;
+    out += i === 0 ? lit : `, ${lit}`;
+  }
+  return out;
+}
+
+/**
+ * Dollar quoting (PostgreSQL manual §4.1.2.4) keeps the text verbatim whatever standard_conforming_strings says: the
+ * string ends at the first occurrence of the tag, so the tag must first occur right after the text (a text ending in
+ * `$p` would otherwise close early). NUL cannot travel in a query string: those take the parameter path.
+ */
+function dollarQuoted(s: string): string | undefined {
+  if (s.includes('\0')) return undefined;
+  for (let i = 0; i < 32; i++) {
+    const tag = i === 0 ? '$p$' : `$p${i}$`;
+    if ((s + tag).indexOf(tag) === s.length) return tag + s + tag;
+  }
+  return undefined;
 }

@@ -322,6 +322,21 @@ export class SmsRepository {
   }
 
   /**
+   * Start of a worker: `sending` rows leased to `instanceId` were left by an earlier run of this instance that died
+   * (SIGKILL, crash) before writing their outcome; a running instance holds no leases yet. They are queued again,
+   * due now, instead of waiting out the lease. Their counted attempt stays counted, acknowledged segments stay
+   * acknowledged. Correct only while no other running process uses the same instance id.
+   */
+  async releaseLeases(instanceId: string): Promise<number> {
+    const res = await this.db.query(
+      `UPDATE sms_messages SET status = 'queued', locked_by = NULL, locked_until = NULL, next_attempt_at = now(), updated_at = now()
+       WHERE status = 'sending' AND locked_by = $1`,
+      [instanceId],
+    );
+    return res.rowCount;
+  }
+
+  /**
    * A part of a segmented message was acknowledged; a retry resumes after it. The lease is renewed for `leaseMs`,
    * since each part may take a full transaction timeout. False when the lease was lost.
    */

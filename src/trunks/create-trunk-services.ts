@@ -12,7 +12,7 @@ export interface TrunkServicesDeps {
   readonly logger?: TrunkLogger;
   /** `metrics` of observability (its `trunks` gauge is used), or the gauge itself. */
   readonly metrics?: { readonly trunks: TrunkGauge } | TrunkGauge;
-  readonly config: Pick<Config, 'trunks'>;
+  readonly config: Pick<Config, 'trunks' | 'sip' | 'registrar'>;
 }
 
 function isSource(x: TrunkServicesDeps['db']): x is TrunkSource {
@@ -26,7 +26,7 @@ function gaugeOf(m: TrunkServicesDeps['metrics']): TrunkGauge | undefined {
 
 /**
  * Builds the trunk registry from the configuration (TRUNK_OPTIONS_INTERVAL_S, TRUNK_DOWN_AFTER, TRUNK_UP_AFTER,
- * TRUNK_REGISTER_RETRY_MAX_S, OPEN_INBOUND), loads the trunks and starts registrations and pings. `close()` it
+ * TRUNK_REGISTER_RETRY_MAX_S, OPEN_INBOUND; SIP_DOMAIN, SIP_REGISTRAR_SECRET and REGISTER_DIGEST_ALGORITHMS for inbound digest), loads the trunks and starts registrations and pings. `close()` it
  * before the user agent closes so the de-registrations can still leave.
  */
 export async function createTrunkServices(deps: TrunkServicesDeps): Promise<TrunkRegistry> {
@@ -42,6 +42,8 @@ export async function createTrunkServices(deps: TrunkServicesDeps): Promise<Trun
     upAfter: c.upAfter,
     registerRetryMaxMs: c.registerRetryMaxS * 1000,
     openInbound: c.openInbound,
+    // Inbound digest: the registrar's realm (SIP_DOMAIN), nonce key and algorithms (REGISTER_DIGEST_ALGORITHMS).
+    inboundAuth: { domain: deps.config.sip.domain, secret: deps.config.registrar.secret, algorithms: deps.config.registrar.digestAlgorithms },
   });
   await registry.start();
   return registry;

@@ -1,6 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { blockListHas, parseCidr } from '../config';
+import type { SipRequest } from '../sip/message';
 import type { TrunkRecord } from '../store';
+import type { DigestInboundVerdict, InboundAuthenticator } from './inbound-authenticator';
 
 /** What the call layer does with a request from `source` (RFC 3261 §21.4.4: 403 when we refuse to serve it). */
 export type InboundVerdict =
@@ -13,9 +15,17 @@ export type InboundVerdict =
 
 /** Counts of inbound decisions, since start. */
 export interface InboundStats {
+  /** Requests identified as a trunk's (by address or by digest). */
   fromTrunk: number;
   openAccepted: number;
+  /** Requests refused (unknown source, or failed digest authentication). */
   refused: number;
+  /** 407 challenges sent to sources no trunk's address matches. */
+  challenged: number;
+  /** Of `fromTrunk`: identified by digest credentials. */
+  authenticated: number;
+  /** Of `refused`: wrong password, unknown user or unreadable credentials. */
+  authFailed: number;
 }
 
 interface Entry {
@@ -34,9 +44,13 @@ function plainAddress(ip: string): string {
  */
 export class InboundIdentifier {
   private entries: Entry[] = [];
-  private readonly counts: InboundStats = { fromTrunk: 0, openAccepted: 0, refused: 0 };
+  private readonly counts: InboundStats = { fromTrunk: 0, openAccepted: 0, refused: 0, challenged: 0, authenticated: 0, authFailed: 0 };
 
-  constructor(private openInbound: boolean) {}
+  /** `auth`: the digest path for sources no trunk's address matches (absent: addresses only). */
+  constructor(
+    private openInbound: boolean,
+    private readonly auth?: InboundAuthenticator,
+  ) {}
 
   /**
    * Rebuild from the trunk list and each trunk's resolved proxy addresses (trunk id -> IPs). Malformed CIDRs are
@@ -93,6 +107,33 @@ export class InboundIdentifier {
     }
     this.counts.refused++;
     return { kind: 'refused', status: 403, reason: 'Forbidden' };
+  }
+
+  /**
+   * Whether a request from `address` must prove itself a trunk by digest before it is routed: no trunk's address
+   * matches it, open inbound is off, and some inbound trunk has credentials. Not counted. The address path stays
+   * first: a trunk's own address is never challenged.
+   */
+  wantsDigest(address: string): boolean {
+    return this.auth !== undefined && this.auth.active && !this.openInbound && this.identify(address) === undefined;
+  }
+
+  /**
+   * The digest decision for a request that `wantsDigest()` and is addressed to one of our numbers (RFC 3261 §22.3):
+   * a trunk when its credentials verify, a 407 challenge, or a refusal. Counted in `stats()`.
+   */
+  authenticate(request: SipRequest): DigestInboundVerdict {
+    if (!this.auth) throw new TypeError('no inbound authenticator configured');
+    const v = this.auth.authenticate(request);
+    if (v.kind === 'trunk') {
+      this.counts.fromTrunk++;
+      this.counts.authenticated++;
+    } else if (v.kind === 'challenge') this.counts.challenged++;
+    else {
+      this.counts.refused++;
+      this.counts.authFailed++;
+    }
+    return v;
   }
 
   stats(): InboundStats {

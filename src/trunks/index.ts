@@ -15,6 +15,7 @@ export {
   type RegistrationState,
 } from './trunk-registration';
 export { InboundIdentifier, type InboundStats, type InboundVerdict } from './inbound-identifier';
+export { InboundAuthenticator, type DigestInboundVerdict, type InboundAuthOptions, type InboundTrunkCredentials } from './inbound-authenticator';
 export { silentTrunkLogger, type TrunkLogger, type TrunkRequester } from './trunk-requester';
 export {
   TrunkRegistry,

@@ -3,10 +3,12 @@ import { isIP } from 'node:net';
 import { systemClock, TypedEmitter, type Clock, type TimerHandle } from '../util';
 import type { TrunkRecord, TrunkStatus } from '../store';
 import type { DigestCredentials } from '../sip/auth';
+import type { SipRequest } from '../sip/message';
 import type { TransportProtocol } from '../sip/transport';
 import { SipRequestError, type SipTarget } from '../sip/ua';
 import { ChannelTracker, type TrunkChannel } from './channel-tracker';
 import { isTrunkMiss, shouldFailover, type TrunkAttemptResult } from './failover';
+import { InboundAuthenticator, type DigestInboundVerdict, type InboundAuthOptions, type InboundTrunkCredentials } from './inbound-authenticator';
 import { InboundIdentifier, type InboundStats, type InboundVerdict } from './inbound-identifier';
 import { dialStringFor, orderRoutes } from './route-selection';
 import { TrunkHealth, type TrunkHealthStatus } from './trunk-health';
@@ -47,6 +49,12 @@ export interface TrunkRegistryOptions {
   readonly upAfter?: number;
   /** Accept calls to our numbers from unknown sources. Default false. */
   readonly openInbound?: boolean;
+  /**
+   * Inbound identification by digest (realm SIP_DOMAIN unless the trunk has one, the registrar's nonce key and
+   * algorithms): sources no trunk's address matches may answer a 407 with a trunk's username and password.
+   * Undefined: addresses only.
+   */
+  readonly inboundAuth?: Omit<InboundAuthOptions, 'clock'>;
   readonly registerRetryBaseMs?: number;
   readonly registerRetryMaxMs?: number;
   readonly registerRefreshMarginS?: number;
@@ -174,7 +182,8 @@ const defaultResolve: ProxyResolver = async (host, port, transport) => {
 
 /**
  * The trunks of this instance: loaded from the database and reloaded on change; outbound registration and OPTIONS
- * health per trunk; outbound route choice with channel accounting; inbound identification by source address.
+ * health per trunk; outbound route choice with channel accounting; inbound identification by source address, or by
+ * digest credentials for sources no trunk owns.
  */
 export class TrunkRegistry extends TypedEmitter<TrunkRegistryEvents> {
   private readonly clock: Clock;
@@ -187,6 +196,7 @@ export class TrunkRegistry extends TypedEmitter<TrunkRegistryEvents> {
   private readonly entries = new Map<string, TrunkEntry>();
   private readonly channels = new ChannelTracker();
   private readonly inbound: InboundIdentifier;
+  private readonly inboundAuth: InboundAuthenticator | undefined;
   private reloadChain: Promise<void> = Promise.resolve();
   private reloadTimer: TimerHandle | undefined;
   private closed = false;
@@ -201,7 +211,9 @@ export class TrunkRegistry extends TypedEmitter<TrunkRegistryEvents> {
     this.intervalMs = opts.optionsIntervalMs ?? 30_000;
     this.pingTimeoutMs = opts.optionsTimeoutMs ?? Math.min(this.intervalMs > 0 ? this.intervalMs : 5_000, 5_000);
     this.reloadIntervalMs = opts.reloadIntervalMs ?? 60_000;
-    this.inbound = new InboundIdentifier(opts.openInbound ?? false);
+    const auth = opts.inboundAuth ? new InboundAuthenticator({ ...opts.inboundAuth, clock: this.clock }) : undefined;
+    this.inbound = new InboundIdentifier(opts.openInbound ?? false, auth);
+    this.inboundAuth = auth;
   }
 
   /** Load the trunks and start registrations and pings. */
@@ -312,6 +324,22 @@ export class TrunkRegistry extends TypedEmitter<TrunkRegistryEvents> {
     return this.inbound.check(address, toOurNumber);
   }
 
+  /**
+   * Whether a request from `address` must authenticate as a trunk by digest before routing (no trunk's address,
+   * open inbound off, some inbound trunk with credentials). Not counted.
+   */
+  wantsDigest(address: string): boolean {
+    return this.inbound.wantsDigest(address);
+  }
+
+  /**
+   * The counted digest decision for a request to one of our numbers from a source no trunk's address matches
+   * (RFC 3261 §22.3): that trunk's when the credentials verify with its password, 407 to challenge, 403 otherwise.
+   */
+  authenticate(request: SipRequest): DigestInboundVerdict {
+    return this.inbound.authenticate(request);
+  }
+
   inboundStats(): InboundStats {
     return this.inbound.stats();
   }
@@ -414,6 +442,14 @@ export class TrunkRegistry extends TypedEmitter<TrunkRegistryEvents> {
     const addrs = new Map<string, string[]>();
     for (const e of this.entries.values()) addrs.set(e.record.id, e.addresses);
     this.inbound.rebuild(records, addrs);
+    if (this.inboundAuth) {
+      const credentials: InboundTrunkCredentials[] = [];
+      for (const e of this.sortedEntries()) {
+        const t = e.record;
+        if (t.enabled && t.supportsInbound && t.username && e.password) credentials.push({ trunk: t, username: t.username, password: e.password });
+      }
+      this.inboundAuth.rebuild(credentials);
+    }
   }
 
   private async resolveEntry(e: TrunkEntry): Promise<SipTarget> {

@@ -40,6 +40,8 @@ export interface MohLibraryOptions {
   clock?: Clock;
   /** Shared-stream resync threshold, ms (see MohStreamOptions). */
   resyncMs?: number;
+  /** How sources are served when a caller does not say (MOH_MODE; default `shared`). */
+  mode?: MohMode;
 }
 
 interface Entry {
@@ -68,6 +70,11 @@ export class MohLibrary {
   constructor(private readonly options: MohLibraryOptions) {
     this.dir = resolve(options.dir);
     this.clock = options.clock ?? systemClock;
+  }
+
+  /** The default way sources are served (MOH_MODE). */
+  get mode(): MohMode {
+    return this.options.mode ?? 'shared';
   }
 
   /** Tracks loaded so far. */
@@ -147,10 +154,11 @@ export class MohLibrary {
   }
 
   /**
-   * A frame provider for one held leg. A chosen track that cannot be loaded falls back to the default track,
+   * A frame provider for one held leg: a listener of the track's shared stream (`shared`: it joins where the stream
+   * is), or a player of its own from the top (`per-listener`). A chosen track that cannot be loaded falls back to the default track,
    * so a typo in a queue definition still gives the caller music; undefined when there is no music at all.
    */
-  async source(choice: MohChoice, mode: MohMode = 'shared'): Promise<MohSource | undefined> {
+  async source(choice: MohChoice, mode: MohMode = this.mode): Promise<MohSource | undefined> {
     const names = [this.resolveName(choice), this.options.defaultTrack ?? 'default'];
     for (const name of names) {
       if (name === undefined) continue;

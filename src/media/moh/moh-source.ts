@@ -1,11 +1,19 @@
 import type { G711EncodingName } from '../../dsp';
+import type { PlaybackSource } from '../playback-source';
 import { MOH_FRAME_SAMPLES, type MohTrack } from './moh-track';
 
-/** How a held caller hears music: where every listener is (`shared`), or from the start (`from-top`). */
-export type MohMode = 'shared' | 'from-top';
+/**
+ * How a held caller hears music (MOH_MODE): joining a stream every listener shares, at the point it has reached
+ * (`shared`, a PBX's "radio"), or the track from its start for each listener alone (`per-listener`; `from-top` is
+ * the same).
+ */
+export type MohMode = 'shared' | 'per-listener' | 'from-top';
 
-/** A pure frame provider for one held leg: no sockets, no timers; the leg's send clock pulls it every 20 ms. */
-export interface MohSource {
+/**
+ * A pure frame provider for one held leg: no sockets, no timers; the leg's send clock pulls it every 20 ms. It is
+ * also a media PlaybackSource that never ends, so MediaSession.play() can send it.
+ */
+export interface MohSource extends PlaybackSource {
   readonly track: MohTrack;
   /**
    * The next 20 ms frame, 160 G.711 codes in `codec`. The returned array is owned by the source and
@@ -19,6 +27,8 @@ export interface MohSource {
   fill(dst: Int16Array): number;
   /** Sample position of the next frame within the track. */
   readonly position: number;
+  /** Always false: music loops until stopped. */
+  readonly ended: boolean;
 }
 
 /** Music from the top of the track for this listener alone, looping without a gap. */
@@ -36,6 +46,10 @@ export class MohPlayer implements MohSource {
 
   get position(): number {
     return this.pos;
+  }
+
+  get ended(): boolean {
+    return false;
   }
 
   nextFrame(codec: G711EncodingName): Uint8Array {

@@ -64,6 +64,10 @@ export class MohStreamListener implements MohSource {
     return this.pos;
   }
 
+  get ended(): boolean {
+    return false;
+  }
+
   nextFrame(codec: G711EncodingName): Uint8Array {
     this.resync();
     this.pos = this.stream.track.copyCodes(codec, this.pos, this.frame);

@@ -60,6 +60,10 @@ export class ReliableProvisionalSender {
   get unacknowledged(): SipResponse | undefined {
     return this.outstanding?.response;
   }
+  /** Reliable provisionals sent or queued and not yet PRACKed (the outstanding one plus the queue). */
+  get pending(): number {
+    return (this.outstanding ? 1 : 0) + this.queue.length;
+  }
   /** Retransmissions done so far (all responses). */
   get retransmissions(): number {
     return this.retransmitCount;

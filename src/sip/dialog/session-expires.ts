@@ -36,6 +36,12 @@ export interface SessionTimerPolicy {
   preferredRefresher?: SessionRefresher;
   /** Insert a session timer into the 2xx when the request has none (RFC 4028 §9 allows it). Default true. */
   insertWhenAbsent?: boolean;
+  /**
+   * The lowest Min-SE anyone may use, seconds: the value `minSE` may not go under and the Min-SE of a request that
+   * names none or a smaller one. Default 90 (RFC 4028 §4, §5); only tests lower it, to see session timers expire in
+   * seconds.
+   */
+  minSEFloor?: number;
 }
 
 export type UasSessionTimerDecision =
@@ -106,16 +112,19 @@ export function supportsSessionTimer(msg: SipRequest | SipResponse): boolean {
 }
 
 /** Rejects a policy that breaks RFC 4028 §4 (programmer error at the API edge). */
-function checkPolicy(policy: SessionTimerPolicy): void {
-  if (!Number.isInteger(policy.minSE) || policy.minSE < MIN_SE_FLOOR) throw new TypeError(`minSE must be an integer >= ${MIN_SE_FLOOR} (RFC 4028 §4)`);
+function checkPolicy(policy: SessionTimerPolicy): number {
+  const floor = policy.minSEFloor ?? MIN_SE_FLOOR;
+  if (!Number.isInteger(floor) || floor < 1) throw new TypeError('minSEFloor must be a positive integer');
+  if (!Number.isInteger(policy.minSE) || policy.minSE < floor) throw new TypeError(`minSE must be an integer >= ${floor} (RFC 4028 §4)`);
   if (!Number.isInteger(policy.interval) || policy.interval < policy.minSE) throw new TypeError('interval must be an integer >= minSE');
+  return floor;
 }
 
 /**
  * RFC 4028 §9: the UAS side of session-timer negotiation for an INVITE or UPDATE.
  * - Session-Expires below our minimum: reject with 422 and our Min-SE.
  * - Otherwise the interval is the requested one, capped at `policy.interval` but never below the request's
- *   Min-SE (90 when absent) nor our own minimum.
+ *   Min-SE (90 when absent, or `policy.minSEFloor` when a test lowered it) nor our own minimum.
  * - The refresher is the one the request named; else our preference when the UAC supports timers; else `uas`
  *   (a UAC without timer support cannot refresh).
  * - No Session-Expires in the request: insert ours when `insertWhenAbsent`, under the same refresher rules.
@@ -123,9 +132,9 @@ function checkPolicy(policy: SessionTimerPolicy): void {
  * A malformed Session-Expires is treated as absent (the request stays answerable).
  */
 export function negotiateSessionTimerUas(request: SipRequest, policy: SessionTimerPolicy): UasSessionTimerDecision {
-  checkPolicy(policy);
+  const rfcFloor = checkPolicy(policy);
   const requested = readSessionExpires(request);
-  const requestMinSE = Math.max(readMinSE(request) ?? MIN_SE_FLOOR, MIN_SE_FLOOR);
+  const requestMinSE = Math.max(readMinSE(request) ?? rfcFloor, rfcFloor);
   const uacSupports = supportsSessionTimer(request);
   if (requested && requested.interval < policy.minSE) {
     return { kind: 'reject', status: 422, reason: 'Session Interval Too Small', headers: [['Min-SE', String(policy.minSE)]] };

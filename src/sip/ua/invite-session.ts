@@ -16,6 +16,7 @@ export type SessionEndCause =
   | 'rejected' // we answered non-2xx
   | 'failed' // UAC: non-2xx final
   | 'ack-timeout' // the ACK for our 2xx never came (RFC 3261 §13.3.1.4)
+  | 'prack-timeout' // UAS: a reliable provisional was never PRACKed; the INVITE got 500 (RFC 3262 §3)
   | 'request-timeout' // an in-dialog request timed out or got 408/481
   | 'transport-error'
   | 'session-expired'
@@ -78,6 +79,8 @@ export interface SessionHost {
   contactFor(transport: SipTarget['transport']): string;
   /** Remove the session from the UA's maps. */
   sessionEnded(session: InviteSession): void;
+  /** Whether we implement option tag `tag` (it is in our Supported header), e.g. 100rel (RFC 3262). */
+  supportsOptionTag(tag: string): boolean;
   /** Build a Via for a request leaving over `transport`. */
   viaFor(transport: SipTarget['transport']): string;
   /**
@@ -481,6 +484,7 @@ function dialogCauseOf(cause: SessionEndCause): DialogTerminationCause {
     case 'canceled':
     case 'rejected':
     case 'failed':
+    case 'prack-timeout':
       return 'rejected';
     case 'request-timeout':
       return 'requestTimeout';

@@ -59,6 +59,12 @@ export interface IncomingRequest {
 
 export type RequestHandler = (req: IncomingRequest) => void;
 
+/**
+ * Option tags we implement by default (RFC 3261 §19.2): reliable provisional responses both ways (RFC 3262), session
+ * timers (RFC 4028), Replaces (RFC 3891).
+ */
+const DEFAULT_SUPPORTED = ['100rel', 'timer', 'replaces'];
+
 /** Methods the UA core always serves itself. */
 const CORE_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'UPDATE', 'REFER', 'NOTIFY', 'PRACK'];
 
@@ -107,7 +113,7 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
     this.product = opts.product ?? 'ai-voice-sip-server';
     this.policy = {
       allow: new Set(CORE_METHODS),
-      supported: new Set((opts.supported ?? ['timer', 'replaces']).map((t) => t.toLowerCase())),
+      supported: new Set((opts.supported ?? DEFAULT_SUPPORTED).map((t) => t.toLowerCase())),
       acceptSession: new Set(['application/sdp']),
     };
     this.transactions = new TransactionLayer<SipTarget>({
@@ -138,6 +144,9 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
   }
   get supportedHeader(): string {
     return [...this.policy.supported].join(', ');
+  }
+  supportsOptionTag(tag: string): boolean {
+    return this.policy.supported.has(tag.toLowerCase());
   }
   /** Address written in Via, Contact and generated Call-IDs. */
   get publicHost(): string {

@@ -62,6 +62,20 @@ describe.each(TEST_BACKENDS)('SmsRepository on %s', (backend) => {
     expect(await repo.markFailed(rec.id, 'crashed', { sipCode: 500 })).toBeUndefined();
   });
 
+  it('queues again, due now, the messages an instance left sending when it died, and no one else’s', async () => {
+    const mine = [await repo.enqueue(outbound()), await repo.enqueue(outbound())];
+    await repo.claimDue('restarting', 1000, 60_000);
+    const theirs = await repo.enqueue(outbound());
+    expect((await repo.claimDue('still-running', 1000, 60_000)).some((r) => r.id === theirs.id)).toBe(true);
+    expect(await repo.releaseLeases('restarting')).toBeGreaterThanOrEqual(2);
+    for (const m of mine) expect(await repo.get(m.id)).toMatchObject({ status: 'queued', attempts: 1, lockedBy: null });
+    expect(await repo.get(theirs.id)).toMatchObject({ status: 'sending', lockedBy: 'still-running' });
+    // Claimable at once, although the old 60 s lease would not have run out yet.
+    const again = (await repo.claimDue('restarting', 1000, 60_000)).filter((r) => mine.some((m) => m.id === r.id));
+    expect(again.map((r) => r.attempts)).toEqual([2, 2]);
+    expect(await repo.releaseLeases('nobody')).toBe(0);
+  });
+
   it('schedules a retry in the future and fails for good', async () => {
     const rec = await repo.enqueue(outbound());
     await repo.claimDue('w', 1000, 60_000);

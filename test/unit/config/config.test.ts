@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import {
   CONFIG_VARIABLES,
   ConfigError,
   blockListHas,
   cidrBlockList,
+  commandOnPath,
   configDocs,
+  ESPEAK_TTS_COMMAND,
   loadConfig,
   parseCidr,
   redactConfig,
@@ -68,7 +70,7 @@ describe('loadConfig defaults', () => {
       twilioAccountSid: undefined,
       twilioAuthToken: undefined,
     });
-    expect(c.media).toEqual({ recordingsDir: join('./data', 'recordings'), mohDir: join('./data', 'moh') });
+    expect(c.media).toEqual({ recordingsDir: join('./data', 'recordings'), mohDir: join('./data', 'moh'), mohMode: 'shared' });
     expect(c.cluster).toEqual({ instanceId: 'sip-node-1-4242', heartbeatS: 5 });
     expect(c.shutdownGraceS).toBe(30);
   });
@@ -247,6 +249,31 @@ describe('redactConfig', () => {
     for (const secret of [STRONG_SECRET, 'hunter2', '"tok"', '"mt"', '"wk"']) expect(text).not.toContain(secret);
     expect(text).toContain('db:5432');
     expect(text).toContain('10.0.0.0/8');
+  });
+});
+
+describe('music on hold and TTS', () => {
+  it('reads MOH_MODE (shared by default, per-listener) and refuses other values', () => {
+    expect(load({ MOH_MODE: 'per-listener' }).media.mohMode).toBe('per-listener');
+    expect(load({ MOH_MODE: 'Shared' }).media.mohMode).toBe('shared');
+    expect(errorOf({ MOH_MODE: 'radio' }).message).toMatch(/MOH_MODE/);
+  });
+
+  it('defaults TTS_COMMAND to espeak-ng only when espeak-ng is an executable on PATH; none turns TTS off', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'tts-path-'));
+    try {
+      expect(load({ PATH: bin }).media.ttsCommand).toBeUndefined();
+      writeFileSync(join(bin, 'espeak-ng'), '#!/bin/sh\n', { mode: 0o644 });
+      expect(load({ PATH: bin }).media.ttsCommand).toBeUndefined();
+      chmodSync(join(bin, 'espeak-ng'), 0o755);
+      expect(commandOnPath('espeak-ng', `/nowhere${delimiter}${bin}`)).toBe(true);
+      expect(load({ PATH: `relative${delimiter}${bin}` }).media.ttsCommand).toBe(ESPEAK_TTS_COMMAND);
+      expect(load({ PATH: bin, TTS_COMMAND: 'none' }).media.ttsCommand).toBeUndefined();
+      expect(load({ PATH: bin, TTS_COMMAND: 'say -o {out} {text}' }).media.ttsCommand).toBe('say -o {out} {text}');
+      expect(load({}).media.ttsCommand).toBeUndefined();
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
 

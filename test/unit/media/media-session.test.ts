@@ -264,22 +264,25 @@ describe('MediaSession DTMF', () => {
 });
 
 describe('MediaSession send path', () => {
-  it('paces enqueued PCM of odd chunk sizes at one 20 ms packet per tick, continuous seq/ts, one SSRC', async () => {
+  it('sends the first frame of enqueued PCM at once, then paces odd chunk sizes at one 20 ms packet per tick, continuous seq/ts, one SSRC', async () => {
     const clock = new VirtualClock();
     const { session, socket } = await leg(clock, { codec: 'PCMU' });
     clock.advance(0); // the first tick (silence)
     const input = sine(700, 8000, 7000);
     const sizes = [1, 37, 161, 333, 7, 999, 80, 2];
     let off = 0;
+    const from = socket.sent.length;
     for (let i = 0; off < input.length; i++) {
       const n = Math.min(sizes[i % sizes.length], input.length - off);
       expect(session.enqueuePcm(input.subarray(off, off + n))).toBe(true);
       off += n;
     }
-    const from = socket.sent.length;
+    // Talk spurt start on an idle stream: the first full frame left without waiting for the tick.
+    expect(socket.sent.length - from).toBe(1);
     for (let step = 1; step <= 60; step++) {
       clock.advance(20);
-      expect(socket.sent.length - from).toBe(step);
+      // One packet per period: the 50 audio frames each a period ahead of their tick, then silence on the tick.
+      expect(socket.sent.length - from).toBe(step < 50 ? step + 1 : step);
     }
     const pkts = sentPackets(socket, from);
     const audio = pkts.slice(0, 50);
@@ -308,12 +311,12 @@ describe('MediaSession send path', () => {
     session.mark('m1');
     session.enqueuePcm(sine(300, 160));
     session.mark('m2');
-    clock.advance(20);
+    // The first frame left at once (idle stream); the next ones one per tick.
     clock.advance(20);
     expect(played).toEqual([]);
-    clock.advance(20); // third frame: the last 80 samples (padded: a mark follows)
+    clock.advance(20); // third frame: the last 80 samples of the first chunk, then the second chunk
     expect(played).toEqual(['m1']);
-    clock.advance(20);
+    clock.advance(20); // fourth frame: the last 80 samples (padded: a mark follows)
     expect(played).toEqual(['m1', 'm2']);
   });
 
@@ -330,12 +333,14 @@ describe('MediaSession send path', () => {
     session.enqueuePcm(sine(600, 8000));
     session.mark('end');
     clock.advance(100);
-    expect(session.queuedSamples).toBe(16000 - 5 * FRAME);
+    // One frame at once, then one per tick (each a period ahead of its tick).
+    expect(session.queuedSamples).toBe(16000 - 6 * FRAME);
     session.clearQueue();
     expect(cleared).toEqual(['half', 'end']);
     expect(session.queuedSamples).toBe(0);
     const from = socket.sent.length;
-    clock.advance(20);
+    // The next period's packet had already left: the period after it carries silence.
+    clock.advance(40);
     const next = sentPackets(socket, from);
     expect(next).toHaveLength(1);
     expect(next[0].payload.every((b) => b === 0xff)).toBe(true);
@@ -388,7 +393,7 @@ describe('MediaSession send path', () => {
     let from = socket.sent.length;
     clock.advance(100);
     expect(socket.sent.length).toBe(from);
-    expect(session.queuedSamples).toBe(1600 - 2 * FRAME);
+    expect(session.queuedSamples).toBe(1600 - 3 * FRAME);
     const moh = session.play(sine(300, 320));
     await Promise.resolve();
     from = socket.sent.length;
@@ -398,7 +403,7 @@ describe('MediaSession send path', () => {
     session.resume();
     from = socket.sent.length;
     clock.advance(20);
-    expect(concat(sentPackets(socket, from).map((x) => PCMU.decode(x.payload)))).toEqual(roundTrip(sine(500, 1600).subarray(320, 480)));
+    expect(concat(sentPackets(socket, from).map((x) => PCMU.decode(x.payload)))).toEqual(roundTrip(sine(500, 1600).subarray(480, 640)));
   });
 });
 

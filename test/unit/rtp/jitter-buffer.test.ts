@@ -111,4 +111,97 @@ describe('JitterBuffer', () => {
     expect(jb.discarded).toBeGreaterThan(0);
     expect(jb.size).toBeLessThanOrEqual(jb.targetDepth + 2);
   });
+
+  describe('sequence numbers taken by packets without audio (RFC 4733 §2.1)', () => {
+    it('steps over event packets interleaved with continuing audio: no loss, no concealment', () => {
+      const jb = new JitterBuffer({ minDepth: 2 });
+      const out = new JitterFrame();
+      const got: (number | JitterGetResult)[] = [];
+      // Audio on even numbers, an event packet on each odd number (a sender that keeps its audio going).
+      let audio = 0;
+      for (let tick = 0; tick < 12; tick++) {
+        const seq = 100 + tick * 2;
+        expect(jb.put(seq, tick * 160, frame(seq), tick * 20)).toBe('ok');
+        expect(jb.skip(seq + 1)).toBe('ok');
+        const r = jb.get(out);
+        got.push(r === 'frame' ? out.sequenceNumber : r);
+        if (r === 'frame') audio++;
+      }
+      expect(got.filter((r) => r === 'lost')).toEqual([]);
+      expect(got.filter((r) => typeof r === 'number')).toEqual(Array.from({ length: audio }, (_, i) => 100 + i * 2));
+      expect(audio).toBeGreaterThanOrEqual(10);
+      expect(jb.framesLost).toBe(0);
+      expect(jb.skipped).toBeGreaterThanOrEqual(audio - 1);
+    });
+
+    it('stops without concealment while the audio pauses for an event, and plays the audio after it', () => {
+      const jb = new JitterBuffer({ minDepth: 2 });
+      const out = new JitterFrame();
+      const got: (number | JitterGetResult)[] = [];
+      // 20 ms slots: audio 0..9 (seq 1000..1009), event packets only in slots 10..19 (seq 1010..1019, timestamps of
+      // the event start), audio again from slot 20 (seq 1020.., timestamps resumed after the event).
+      for (let slot = 0; slot < 40; slot++) {
+        const seq = 1000 + slot;
+        if (slot >= 10 && slot < 20) jb.skip(seq);
+        else jb.put(seq, slot * 160, frame(seq), slot * 20 + 3);
+        const r = jb.get(out);
+        got.push(r === 'frame' ? out.sequenceNumber : r);
+      }
+      while (jb.size > 0) got.push(...drain(jb, 1)); // what is still buffered
+      expect(got).not.toContain('lost');
+      const played = got.filter((r): r is number => typeof r === 'number');
+      expect(played.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => 1000 + i));
+      // After the event, playout resumes at the first audio packet and continues in order.
+      expect(played.slice(10)).toEqual(Array.from({ length: played.length - 10 }, (_, i) => 1020 + i));
+      // Every audio frame played once.
+      expect(played).toHaveLength(30);
+    });
+
+    it('still reports real loss next to an event', () => {
+      const jb = new JitterBuffer({ minDepth: 1 });
+      jb.put(10, 0, frame(10), 0);
+      jb.skip(11); // event
+      // 12 is lost
+      jb.put(13, 480, frame(13), 60);
+      jb.skip(14);
+      jb.put(15, 640, frame(15), 80);
+      expect(drain(jb, 4)).toEqual([10, 'lost', 13, 15]);
+      expect(jb.framesLost).toBe(1);
+    });
+
+    it('marks arriving before the first audio of a talk spurt, late or far ahead are ignored', () => {
+      const jb = new JitterBuffer({ minDepth: 1 });
+      expect(jb.skip(5)).toBe('late'); // nothing buffered: playout will start at the first audio anyway
+      jb.put(6, 0, frame(6), 0);
+      expect(jb.skip(5)).toBe('late');
+      expect(jb.skip(7)).toBe('ok');
+      expect(jb.skip(7)).toBe('duplicate');
+      expect(jb.skip(6 + 40)).toBe('late'); // beyond the ring
+      jb.put(8, 320, frame(8), 40);
+      expect(drain(jb, 2)).toEqual([6, 8]);
+      expect(jb.skip(7)).toBe('late'); // already passed
+    });
+
+    it('handles marks across the 65535 -> 0 wrap', () => {
+      const jb = new JitterBuffer({ minDepth: 1 });
+      jb.put(65534, 0, frame(65534), 0);
+      jb.skip(65535);
+      jb.skip(0);
+      jb.put(1, 480, frame(1), 60);
+      expect(drain(jb, 2)).toEqual([65534, 1]);
+      expect(jb.framesLost).toBe(0);
+    });
+
+    it('an audio packet reusing the slot of a stale mark is buffered and counted', () => {
+      const jb = new JitterBuffer({ minDepth: 1, capacity: 4 });
+      jb.put(0, 0, frame(0), 0);
+      jb.skip(1);
+      expect(drain(jb, 1)).toEqual([0]);
+      // The mark for 1 is passed by the next get(); 5 lands in the same slot later.
+      jb.put(2, 320, frame(2), 40);
+      expect(drain(jb, 1)).toEqual([2]);
+      jb.put(5, 800, frame(5), 100);
+      expect(jb.size).toBe(1);
+    });
+  });
 });

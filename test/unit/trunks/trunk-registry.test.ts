@@ -187,7 +187,7 @@ describe('TrunkRegistry inbound identification', () => {
     expect(registry.checkInbound('203.0.113.1')).toMatchObject({ kind: 'trunk', trunk: { id: a.id } });
     expect(registry.checkInbound('192.0.2.1')).toEqual({ kind: 'refused', status: 403, reason: 'Forbidden' });
     expect(registry.checkInbound('192.0.2.1', false)).toEqual({ kind: 'open' });
-    expect(registry.inboundStats()).toEqual({ fromTrunk: 1, openAccepted: 1, refused: 1 });
+    expect(registry.inboundStats()).toEqual({ fromTrunk: 1, openAccepted: 1, refused: 1, challenged: 0, authenticated: 0, authFailed: 0 });
   });
 
   it('accepts unknown sources when open inbound is configured', async () => {

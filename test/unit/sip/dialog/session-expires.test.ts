@@ -137,6 +137,50 @@ describe('negotiateSessionTimerUas (RFC 4028 §9)', () => {
   });
 });
 
+describe('negotiateSessionTimerUas with a lowered Min-SE floor (SESSION_MIN_SE for tests)', () => {
+  const policy: SessionTimerPolicy = { minSE: 4, interval: 1800, minSEFloor: 4 };
+
+  it('accepts a short interval the request asks for, with the request Min-SE taken as is', () => {
+    expect(negotiateSessionTimerUas(invite(['Supported: timer', 'Session-Expires: 8;refresher=uac', 'Min-SE: 8']), policy)).toEqual({
+      kind: 'accept',
+      timer: { interval: 8, refresher: 'uac', localRefresher: false },
+      headers: [['Session-Expires', '8;refresher=uac'], ['Require', 'timer']],
+    });
+  });
+
+  it('takes the floor, not 90, as the Min-SE of a request without one', () => {
+    expect(negotiateSessionTimerUas(invite(['Supported: timer', 'Session-Expires: 6']), policy)).toMatchObject({ kind: 'accept', timer: { interval: 6 } });
+  });
+
+  it('still refuses an interval under our minimum with 422 and Min-SE', () => {
+    expect(negotiateSessionTimerUas(invite(['Supported: timer', 'Session-Expires: 2']), policy)).toEqual({
+      kind: 'reject',
+      status: 422,
+      reason: 'Session Interval Too Small',
+      headers: [['Min-SE', '4']],
+    });
+  });
+
+  it('without the floor, the RFC 4028 §4 minimum of 90 holds for the request Min-SE', () => {
+    expect(negotiateSessionTimerUas(invite(['Supported: timer', 'Session-Expires: 100', 'Min-SE: 8']), { minSE: 90, interval: 1800 })).toMatchObject({
+      kind: 'accept',
+      timer: { interval: 100 },
+    });
+    expect(negotiateSessionTimerUas(invite(['Supported: timer', 'Session-Expires: 100']), { minSE: 90, interval: 1800, minSEFloor: 4 })).toMatchObject({
+      kind: 'accept',
+      timer: { interval: 100 },
+    });
+  });
+
+  it.each([
+    [{ minSE: 3, interval: 1800, minSEFloor: 4 }],
+    [{ minSE: 4, interval: 1800, minSEFloor: 0 }],
+    [{ minSE: 4, interval: 1800, minSEFloor: 1.5 }],
+  ])('refuses an inconsistent policy: %p', (p) => {
+    expect(() => negotiateSessionTimerUas(invite([]), p)).toThrow(TypeError);
+  });
+});
+
 describe('UAC session-timer helpers (RFC 4028 §7)', () => {
   it('request headers', () => {
     expect(sessionTimerRequestHeaders(1800)).toEqual([['Session-Expires', '1800']]);

@@ -1,0 +1,313 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ivrMenuSchema, ivrMenuToRecord } from '../../../src/call';
+import { decodeWav, loadWavAs8kMono, PCMU } from '../../../src/dsp';
+import { createRepositories } from '../../../src/store';
+import { startSipp } from '../../helpers/sipp';
+import type { TestServer } from '../../helpers/server';
+import { call, startApiServer } from '../api/api-client';
+import { endedCdr, removeScratch, scratchDir, until } from './call-kit';
+import { toneSamples, toneShare, wavOf } from './ivr-queue-kit';
+
+// POST /api/calls/initiate with `record` and `machine_detection`, end to end: the real HTTP API (JWT), the real
+// PostgreSQL, and a SIPp UAS that answers and plays known audio from a capture (play_pcap_audio). The captures are
+// written here from 8 kHz PCM (a 440 Hz tone, the committed AMD fixtures) as PCMU RTP in 20 ms packets.
+
+const AMD_FIXTURES = resolve(__dirname, '../../fixtures/audio/amd');
+
+let srv: TestServer;
+let hooks: Server;
+let hookUrl = '';
+const hookEvents: Record<string, unknown>[] = [];
+let menuId = '';
+
+const tone = (hz: number, ms: number, dbm0 = -14): Int16Array => toneSamples({ segments: [{ frequencies: [hz], levelsDbm0: [dbm0], durationMs: ms }], repeat: false }, ms);
+
+/**
+ * A classic pcap (Ethernet, IPv4, UDP) of `pcm` as PCMU RTP (RFC 3551), one 20 ms packet per 160 samples, time-stamped
+ * 20 ms apart so SIPp replays it at real time. Addresses and ports are placeholders: SIPp sends from its media port
+ * to the address of the SDP it received.
+ */
+function pcapOf(pcm: Int16Array): Buffer {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(65535, 16);
+  head.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
+  parts.push(head);
+  const ssrc = 0x5eed1234;
+  for (let off = 0, n = 0; off < pcm.length; off += 160, n++) {
+    const payload = new Uint8Array(160).fill(0xff);
+    PCMU.encodeInto(pcm.subarray(off, Math.min(off + 160, pcm.length)), payload);
+    const rtp = Buffer.alloc(12 + 160);
+    rtp[0] = 0x80;
+    rtp[1] = (n === 0 ? 0x80 : 0) | 0; // marker on the first packet, PT 0 (PCMU)
+    rtp.writeUInt16BE((1000 + n) & 0xffff, 2);
+    rtp.writeUInt32BE((n * 160) >>> 0, 4);
+    rtp.writeUInt32BE(ssrc, 8);
+    Buffer.from(payload).copy(rtp, 12);
+    const udpLen = 8 + rtp.length;
+    const ipLen = 20 + udpLen;
+    const frame = Buffer.alloc(14 + ipLen);
+    frame.writeUInt16BE(0x0800, 12);
+    frame[14] = 0x45;
+    frame.writeUInt16BE(ipLen, 16);
+    frame[22] = 64;
+    frame[23] = 17;
+    Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]).copy(frame, 26);
+    frame.writeUInt16BE(4000, 34);
+    frame.writeUInt16BE(6000, 36);
+    frame.writeUInt16BE(udpLen, 38);
+    rtp.copy(frame, 42);
+    const rec = Buffer.alloc(16);
+    const us = n * 20_000;
+    rec.writeUInt32LE(1_700_000_000 + Math.floor(us / 1e6), 0);
+    rec.writeUInt32LE(us % 1e6, 4);
+    rec.writeUInt32LE(frame.length, 8);
+    rec.writeUInt32LE(frame.length, 12);
+    parts.push(rec, frame);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * A SIPp UAS scenario: answers (PCMU), plays `pcap` once the ACK is in, takes re-INVITEs, and answers our BYE. The
+ * pause keeps the call up while the capture plays (play_pcap_audio returns at once).
+ */
+function uasScenario(pcap: string): string {
+  const sdp = (version: number, direction: string): string => `
+      v=0
+      o=sipp 53655765 ${version} IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=${direction}
+`;
+  const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="UAS answering and playing a capture">
+  <recv request="INVITE" crlf="true"/>
+  <send><![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+
+  ]]></send>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+${sdp(1, 'sendrecv')}
+  ]]></send>
+  <recv request="ACK" crlf="true"/>
+  <nop><action><exec play_pcap_audio="${pcap}"/></action></nop>
+  <label id="1"/>
+  <recv request="INVITE" optional="true" next="2"/>
+  <recv request="BYE" next="3"/>
+  <label id="2"/>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+${sdp(2, 'sendrecv')}
+  ]]></send>
+  <recv request="ACK" next="1"/>
+  <label id="3"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+  ]]></send>
+  <timewait milliseconds="500"/>
+</scenario>
+`;
+  const file = join(scratchDir(), 'uas-pcap.xml');
+  writeFileSync(file, xml);
+  return file;
+}
+
+/** A SIPp UAS that will play `pcm` to whoever calls it. */
+async function uasPlaying(pcm: Int16Array): Promise<Awaited<ReturnType<typeof startSipp>>> {
+  const pcap = join(scratchDir(), 'audio.pcap');
+  writeFileSync(pcap, pcapOf(pcm));
+  return startSipp({ scenario: uasScenario(pcap), calls: 1, timeoutS: 90 });
+}
+
+interface RecordingJson {
+  id: string;
+  call_id: string;
+  status: string;
+  channels: number;
+  duration_s: number;
+  size_bytes: number;
+  file_name: string;
+  source: string;
+}
+
+async function recordingOf(callId: string, status?: string): Promise<RecordingJson> {
+  return until(async () => {
+    const r = await call(srv, 'GET', `/api/recordings?call_id=${encodeURIComponent(callId)}`);
+    const item = (r.body as { items: RecordingJson[] }).items[0];
+    return item && (status === undefined || item.status === status) ? item : undefined;
+  }, `a ${status ?? ''} recording of ${callId}`);
+}
+
+async function initiate(body: Record<string, unknown>): Promise<string> {
+  const r = await call(srv, 'POST', '/api/calls/initiate', { body: { from_number: '+15550001000', webhook_url: hookUrl, timeout: 20, ...body } });
+  expect(r.status).toBe(201);
+  return (r.body as { call_id: string }).call_id;
+}
+
+async function answered(callId: string): Promise<void> {
+  await until(async () => {
+    const r = await call(srv, 'GET', `/api/calls/${encodeURIComponent(callId)}`);
+    return r.status === 200 && (r.body as { answered_at: string | null }).answered_at !== null;
+  }, 'the answer');
+}
+
+function channel(samples: Int16Array, ch: number): Int16Array {
+  const out = new Int16Array(samples.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = samples[i * 2 + ch];
+  return out;
+}
+
+beforeAll(async () => {
+  hooks = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      hookEvents.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
+  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/status`;
+  const prompts = scratchDir();
+  writeFileSync(join(prompts, 'side.wav'), wavOf(tone(1000, 20_000)));
+  srv = await startApiServer({ SIP_TRANSPORTS: 'udp', MOH_DIR: prompts, RECORDINGS_DIR: join(scratchDir(), 'rec'), DEFAULT_ROUTE: 'reject' });
+  const menu = await createRepositories(srv.server.db).ivrMenus.save(ivrMenuToRecord(ivrMenuSchema.parse({ name: 'side', prompt: 'side.wav', timeoutS: 60, maxRetries: 0 })));
+  menuId = menu.id;
+}, 60_000);
+
+afterAll(async () => {
+  await srv?.stop();
+  await new Promise<void>((r) => hooks.close(() => r()));
+  removeScratch();
+});
+
+describe('POST /api/calls/initiate with record', () => {
+  it('records the placed call: a recordings row linked to the CDR, the callee on the left, our side on the right', async () => {
+    const uas = await uasPlaying(tone(440, 3000));
+    try {
+      const callId = await initiate({ to_number: `sip:uas@127.0.0.1:${uas.port}`, route: `ivr:${menuId}`, record: true });
+      await answered(callId);
+      const live = await recordingOf(callId, 'recording');
+      expect(live).toMatchObject({ source: 'originate', channels: 2 });
+      // Wait for the callee's 3 s of audio to be in the file (stereo PCM16: 32 000 bytes a second), then hang up.
+      const path = join(srv.server.config.media.recordingsDir, live.file_name);
+      await until(() => (statSync(path, { throwIfNoEntry: false })?.size ?? 0) >= 44 + 3.2 * 32_000, 'the callee audio in the recording', 300);
+      expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
+      expect((await uas.done).successful).toBe(1);
+
+      const rec = await recordingOf(callId, 'completed');
+      const cdr = await endedCdr(srv.server.db, 'call_id = $1', [callId]);
+      expect(cdr['recording_id']).toBe(rec.id);
+      expect(cdr['direction']).toBe('outbound');
+      const wav = decodeWav(readFileSync(path));
+      expect(wav.channels).toBe(2);
+      expect(wav.samples.length * 2 + 44).toBe(rec.size_bytes);
+      const left = channel(wav.samples, 0);
+      const right = channel(wav.samples, 1);
+      // The callee's 440 Hz only on the left, the IVR prompt's 1 kHz only on the right.
+      expect(toneShare(left, 440)).toBeGreaterThan(0.5);
+      expect(toneShare(left, 1000)).toBeLessThan(0.1);
+      expect(toneShare(right, 1000)).toBeGreaterThan(0.5);
+      expect(toneShare(right, 440)).toBeLessThan(0.1);
+      const hook = await until(() => hookEvents.find((e) => e['event'] === 'recording.completed' && e['call_id'] === callId), 'the recording webhook');
+      expect(hook).toMatchObject({ recording_id: rec.id, channels: 2, source: 'originate' });
+    } finally {
+      await uas.stop();
+    }
+  }, 90_000);
+});
+
+describe('POST /api/calls/initiate with machine_detection', () => {
+  const cdrAmd = async (callId: string): Promise<{ result: string; reason: string; beep: { frequency_hz: number } | null }> => {
+    const row = await until(async () => {
+      const r = await call(srv, 'GET', `/api/calls/${encodeURIComponent(callId)}`);
+      const meta = (r.body as { cdr: { metadata?: { amd?: unknown } } | null }).cdr?.metadata;
+      return meta?.amd !== undefined ? (meta.amd as { result: string; reason: string; beep: { frequency_hz: number } | null }) : undefined;
+    }, 'metadata.amd on the call');
+    return row;
+  };
+
+  it('classifies a greeting and a beep as a machine, reports it, and starts the route only after the beep', async () => {
+    const uas = await uasPlaying(loadWavAs8kMono(readFileSync(join(AMD_FIXTURES, 'machine-greeting-beep.wav'))));
+    try {
+      const callId = await initiate({ to_number: `sip:uas@127.0.0.1:${uas.port}`, route: `ivr:${menuId}`, machine_detection: true, machine_detection_wait_for_beep: true });
+      const hook = await until(() => hookEvents.find((e) => e['event'] === 'machine_detection' && e['call_id'] === callId), 'the machine_detection webhook', 400);
+      const amd = hook['amd'] as { result: string; beep: { after_ms: number; frequency_hz: number } | null };
+      expect(amd.result).toBe('machine');
+      expect(amd.beep).not.toBeNull();
+      expect(amd.beep?.frequency_hz).toBeGreaterThan(900);
+      expect(amd.beep?.frequency_hz).toBeLessThan(1100);
+      expect(await cdrAmd(callId)).toMatchObject({ result: 'machine' });
+      // The IVR (the route) ran only once the verdict and the beep were in: its first event follows the amd event.
+      const timeline = await until(async () => {
+        const r = await srv.server.db.query<{ id: string; type: string }>('SELECT id, type FROM call_events WHERE call_id = $1 ORDER BY id', [callId]);
+        const types = r.rows.map((row) => row.type);
+        return types.includes('amd') && types.some((t) => t.startsWith('ivr.')) ? types : undefined;
+      }, 'the amd and ivr events');
+      expect(timeline.indexOf('amd')).toBeLessThan(timeline.findIndex((t) => t.startsWith('ivr.')));
+      expect(timeline.indexOf('answered')).toBeLessThan(timeline.indexOf('amd'));
+      expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
+      expect((await uas.done).successful).toBe(1);
+    } finally {
+      await uas.stop();
+    }
+  }, 90_000);
+
+  it('classifies a short hello and silence as a human', async () => {
+    const uas = await uasPlaying(loadWavAs8kMono(readFileSync(join(AMD_FIXTURES, 'human-hello.wav'))));
+    try {
+      const callId = await initiate({ to_number: `sip:uas@127.0.0.1:${uas.port}`, route: 'answer', machine_detection: true });
+      const hook = await until(() => hookEvents.find((e) => e['event'] === 'machine_detection' && e['call_id'] === callId), 'the machine_detection webhook', 300);
+      expect(hook['amd']).toMatchObject({ result: 'human', reason: 'short-greeting' });
+      expect(await cdrAmd(callId)).toMatchObject({ result: 'human', beep: null });
+      const events = await srv.server.db.query<{ data: Record<string, unknown> }>(`SELECT data FROM call_events WHERE call_id = $1 AND type = 'amd'`, [callId]);
+      expect(events.rows[0]?.data['result']).toBe('human');
+      expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
+      expect((await uas.done).successful).toBe(1);
+    } finally {
+      await uas.stop();
+    }
+  }, 90_000);
+});

@@ -1,0 +1,82 @@
+import { MediaTicker, type MediaTickTarget } from '../../../src/media';
+import { Clock, TimerHandle, VirtualClock } from '../../../src/util';
+
+/** Virtual time whose next timer armed after `at` fires `ms` late (a blocked event loop). */
+function stallingClock(inner: VirtualClock, at: number, ms: number): Clock {
+  let done = false;
+  return {
+    now: () => inner.now(),
+    wallNow: () => inner.wallNow(),
+    setTimeout: (fn: () => void, delay: number): TimerHandle => {
+      if (!done && inner.now() >= at) {
+        done = true;
+        return inner.setTimeout(fn, delay + ms);
+      }
+      return inner.setTimeout(fn, delay);
+    },
+    clearTimeout: (h) => inner.clearTimeout(h),
+  };
+}
+
+describe('MediaTicker', () => {
+  it('tells both phases how many ticks a stall skipped, and catches up with one overdue tick only', () => {
+    const vclock = new VirtualClock();
+    const clock = stallingClock(vclock, 100, 200);
+    const ticker = new MediaTicker({ clock });
+    const log: { phase: string; missed: number; at: number }[] = [];
+    const target: MediaTickTarget = {
+      onSendTick: (missed) => log.push({ phase: 'send', missed, at: vclock.now() }),
+      onReceiveTick: (missed) => log.push({ phase: 'recv', missed, at: vclock.now() }),
+    };
+    ticker.add(target);
+    vclock.advance(1000);
+    ticker.close();
+    const sends = log.filter((e) => e.phase === 'send');
+    const recvs = log.filter((e) => e.phase === 'recv');
+    expect(sends.map((e) => e.missed)).toEqual(recvs.map((e) => e.missed));
+    const late = sends.filter((e) => e.missed > 0);
+    expect(late).toHaveLength(1);
+    // The timer of the tick due at 120 fired at 320: the pacer runs the ticks of 300 (one overdue) and 320 back to
+    // back and reports the nine before them (120..280) as missed.
+    expect(late[0].at).toBe(320);
+    expect(late[0].missed).toBe(9);
+    expect(ticker.skippedTicks).toBe(9);
+    const atStall = sends.filter((e) => e.at === 320);
+    expect(atStall).toHaveLength(2);
+    // Every tick index is accounted for: run or reported missed; the schedule is still 20 ms after the stall.
+    expect(sends.length + ticker.skippedTicks).toBe(1000 / 20 + 1);
+    expect(sends[sends.length - 1].at).toBe(1000);
+  });
+
+  it('ticks on start + 20 n for a simulated hour with late timers: no drift', () => {
+    const vclock = new VirtualClock();
+    let n = 0;
+    const clock: Clock = {
+      now: () => vclock.now(),
+      wallNow: () => vclock.wallNow(),
+      setTimeout: (fn, ms) => {
+        n = (n * 1103515245 + 12345) % 2147483648;
+        return vclock.setTimeout(fn, ms + (n % 9));
+      },
+      clearTimeout: (h) => vclock.clearTimeout(h),
+    };
+    const ticker = new MediaTicker({ clock });
+    let sends = 0;
+    let missed = 0;
+    let worst = 0;
+    ticker.add({
+      onSendTick: (m) => {
+        missed += m;
+        // Tick n fires at 20 n plus that timer's own lateness, whatever the lateness of the timers before it.
+        const lateness = vclock.now() - 20 * sends++;
+        worst = Math.max(worst, Math.abs(lateness - 4));
+      },
+      onReceiveTick: () => undefined,
+    });
+    for (let s = 0; s < 3600; s++) vclock.advance(1000);
+    ticker.close();
+    expect(missed).toBe(0);
+    expect(worst).toBeLessThanOrEqual(4);
+    expect(sends).toBeGreaterThanOrEqual(180_000);
+  });
+});
