@@ -26,7 +26,7 @@
  * heap alone is ~800 MB of RSS); BENCH_PROFILE_DIR writes a V8 CPU profile of the server over each measurement
  * window (the same profiler as `node --cpu-prof`, limited to the window) as <dir>/bridge-<N>.cpuprofile.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -46,7 +46,7 @@ const BASE = 100; // counter digits: mu-law codes 0..99 survive decode -> encode
 const RING = 256; // counters remembered per call (5 s of packets)
 const LATE_MS = 150;
 const MEASURE_MS = 8000;
-const WARMUP_MS = 1500;
+const WARMUP_MS = 3000;
 const GROUPS = 10; // phase groups of the caller side's one timer (2 ms apart)
 
 function check(a: number, b: number, c: number): number {
@@ -70,10 +70,10 @@ interface LoadSetup {
   type: 'setup';
   sipPort: number;
   calls: number;
+  /** The compiled bench/rtp-load.c, or undefined to send RTP from Node. */
+  rtpLoad: string | undefined;
 }
-interface LoadReport {
-  type: 'report';
-  established: number;
+interface MediaReport {
   sent: number;
   echoed: number;
   late: number;
@@ -83,27 +83,172 @@ interface LoadReport {
   wallMs: number;
   maxSendLagMs: number;
 }
+interface LoadReport extends MediaReport {
+  type: 'report';
+  established: number;
+  /** Which generator sent the RTP. */
+  generator: 'c' | 'node';
+}
+type WindowMessage = { type: 'window'; start: number; end: number };
 
-async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'window'; start: number; end: number }) => void): Promise<void> {
+/** The RTP half of the caller side: one socket for every call, one schedule. */
+interface RtpLoad {
+  readonly port: number;
+  /** Send every call's packets to `remote[i]` for warm-up + window; reports the window's figures. */
+  run(remote: Int32Array, onWindow: (startMs: number, endMs: number) => void): Promise<MediaReport>;
+}
+
+/** bench/rtp-load.c: batched sends and receives (sendmmsg/recvmmsg), a few microseconds per packet. */
+async function startCRtp(binary: string, n: number): Promise<RtpLoad> {
+  const child = spawn(binary, [String(n), String(WARMUP_MS), String(MEASURE_MS), String(GROUPS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let buffered = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      lines.push(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+    wake?.();
+  });
+  const nextLine = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const i = lines.findIndex((l) => l.startsWith(prefix));
+      if (i >= 0) return lines.splice(i, 1)[0].slice(prefix.length);
+      if (child.exitCode !== null) throw new Error(`rtp-load exited (${child.exitCode}) before "${prefix}"`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 200);
+      });
+    }
+  };
+  const port = Number(await nextLine('port '));
+  return {
+    port,
+    async run(remote, onWindow) {
+      let table = '';
+      for (let i = 0; i < n; i++) if (remote[i] > 0) table += `call ${i} ${remote[i]}\n`;
+      child.stdin.write(`${table}go\n`);
+      const [start, end] = (await nextLine('window ')).split(' ').map(Number);
+      onWindow(start, end);
+      return JSON.parse(await nextLine('report ')) as MediaReport;
+    },
+  };
+}
+
+/** The same in Node (when no C compiler is around): one dgram per packet, so it costs several times more. */
+async function startNodeRtp(n: number): Promise<RtpLoad> {
+  const rtp = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', () => r()));
+  const port = rtp.address().port;
+  return {
+    port,
+    async run(remote, onWindow) {
+      const callOfPort = new Int32Array(65536).fill(-1);
+      for (let i = 0; i < n; i++) if (remote[i] > 0) callOfPort[remote[i]] = i;
+      const sentAt = new Float64Array(n * RING);
+      const last = new Int32Array(n).fill(-1);
+      const rtts = new Float64Array(n * 50 * Math.ceil((MEASURE_MS + 2000) / 1000));
+      let rttCount = 0;
+      const stats = { sent: 0, echoed: 0, late: 0, maxLag: 0 };
+      const t0 = performance.now() + 5;
+      const windowStart = t0 + WARMUP_MS;
+      const windowEnd = windowStart + MEASURE_MS;
+      rtp.on('message', (msg: Buffer, r: RemoteInfo) => {
+        const now = performance.now();
+        const i = callOfPort[r.port];
+        if (i < 0 || msg.length < 16 || (msg[1] & 0x7f) !== 0) return;
+        const c = counterOf(msg[12], msg[13], msg[14], msg[15]);
+        if (c <= last[i]) return;
+        last[i] = c;
+        const at = sentAt[i * RING + (c % RING)];
+        if (!(at >= windowStart && at < windowEnd)) return;
+        const rtt = now - at;
+        stats.echoed++;
+        if (rtt > LATE_MS) stats.late++;
+        if (rttCount < rtts.length) rtts[rttCount++] = rtt;
+      });
+      // Packets built once (PCMU silence, the counter in the first four bytes), two per call so that one can be
+      // patched while the other may still be queued in the socket.
+      const pkts: Buffer[] = [];
+      for (let i = 0; i < 2 * n; i++) {
+        const p = Buffer.alloc(12 + FRAME, 0xff);
+        p[0] = 0x80;
+        p[1] = 0;
+        p.writeUInt32BE((0x10000 + (i >> 1)) >>> 0, 8);
+        pkts.push(p);
+      }
+      const seqs = new Uint16Array(n);
+      const cpu0 = process.cpuUsage();
+      onWindow(Date.now() + 5 + WARMUP_MS, Date.now() + 5 + WARMUP_MS + MEASURE_MS);
+      let slot = 0; // index of the next phase group to send: tick = slot / GROUPS
+      await new Promise<void>((resolveMedia) => {
+        const step = (): void => {
+          let now = performance.now();
+          // Every group that is due (more than one after a late timer), each at its own time.
+          while (t0 + (slot * 20) / GROUPS <= now) {
+            const tick = Math.floor(slot / GROUPS);
+            const g = slot % GROUPS;
+            const lag = now - (t0 + (slot * 20) / GROUPS);
+            if (lag > stats.maxLag && now > windowStart) stats.maxLag = lag;
+            const d0 = Math.floor(tick / (BASE * BASE)) % BASE;
+            const d1 = Math.floor(tick / BASE) % BASE;
+            const d2 = tick % BASE;
+            const chk = check(d0, d1, d2);
+            const ts = (tick * FRAME) >>> 0;
+            for (let i = g; i < n; i += GROUPS) {
+              if (remote[i] === 0) continue;
+              const p = pkts[2 * i + (tick & 1)];
+              p.writeUInt16BE(seqs[i]++, 2);
+              p.writeUInt32BE(ts, 4);
+              p[12] = d0;
+              p[13] = d1;
+              p[14] = d2;
+              p[15] = chk;
+              sentAt[i * RING + (tick % RING)] = now;
+              rtp.send(p, remote[i], '127.0.0.1');
+              if (now >= windowStart && now < windowEnd) stats.sent++;
+            }
+            slot++;
+            now = performance.now();
+          }
+          if (now > windowEnd + 500) {
+            resolveMedia();
+            return;
+          }
+          setTimeout(step, Math.max(0, t0 + (slot * 20) / GROUPS - performance.now()));
+        };
+        setTimeout(step, 5);
+      });
+      const cpu = process.cpuUsage(cpu0);
+      rtp.close();
+      const sorted = rtts.slice(0, rttCount).sort();
+      return {
+        sent: stats.sent,
+        echoed: stats.echoed,
+        late: stats.late,
+        rttP50: percentileOf(sorted, 0.5),
+        rttP99: percentileOf(sorted, 0.99),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        wallMs: performance.now() - t0,
+        maxSendLagMs: stats.maxLag,
+      };
+    },
+  };
+}
+
+async function runLoad(setup: LoadSetup, send: (m: LoadReport | WindowMessage) => void): Promise<void> {
   const n = setup.calls;
   const sip = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   await new Promise<void>((r) => sip.bind(0, '127.0.0.1', () => r()));
   const sipPort = sip.address().port;
-  // One socket for every call's RTP: the server sends each call's audio to the address it latched.
-  const rtp = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-  await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', () => r()));
-  const rtpPort = rtp.address().port;
+  // One socket for every call's RTP: the server sends each call's audio to the address it latched (RFC 4961).
+  const rtp = setup.rtpLoad !== undefined ? await startCRtp(setup.rtpLoad, n) : await startNodeRtp(n);
   const remote = new Int32Array(n);
-  const callOfPort = new Int32Array(65536).fill(-1);
   const toTags: string[] = new Array<string>(n).fill('');
   const index = new Map<string, number>();
-  const sentAt = new Float64Array(n * RING);
-  const last = new Int32Array(n).fill(-1);
-  const rtts = new Float64Array(n * 50 * Math.ceil((MEASURE_MS + 1000) / 1000));
-  let rttCount = 0;
-  let windowStart = Infinity;
-  let windowEnd = Infinity;
-  const stats = { sent: 0, echoed: 0, late: 0, maxLag: 0 };
   let established = 0;
   let byes = 0;
 
@@ -119,7 +264,7 @@ async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'window'
       `Contact: <sip:bench${i}@127.0.0.1:${sipPort}>`,
     ].join('\r\n');
   const uri = `sip:+15550009000@127.0.0.1:${setup.sipPort}`;
-  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${rtpPort} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', ''].join('\r\n');
+  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${rtp.port} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', ''].join('\r\n');
   const invite = (i: number): void => {
     sip.send(`INVITE ${uri} SIP/2.0\r\n${headers('INVITE', i, 1, `<${uri}>`)}\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`, setup.sipPort, '127.0.0.1');
   };
@@ -141,24 +286,9 @@ async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'window'
       toTags[i] = /^To:\s*(.*)$/im.exec(s)?.[1].trim() ?? '';
       const body = s.slice(s.indexOf('\r\n\r\n') + 4);
       remote[i] = Number(/^m=audio (\d+)/m.exec(body)?.[1] ?? 0);
-      if (remote[i] > 0) callOfPort[remote[i]] = i;
       sip.send(`ACK ${uri} SIP/2.0\r\n${headers('ACK', i, 1, toTags[i])}\r\nContent-Length: 0\r\n\r\n`, setup.sipPort, '127.0.0.1');
       established++;
     } else if (cseq === 'BYE' && code >= 200) byes++;
-  });
-  rtp.on('message', (msg: Buffer, r: RemoteInfo) => {
-    const now = performance.now();
-    const i = callOfPort[r.port];
-    if (i < 0 || msg.length < 16 || (msg[1] & 0x7f) !== 0) return;
-    const c = counterOf(msg[12], msg[13], msg[14], msg[15]);
-    if (c <= last[i]) return;
-    last[i] = c;
-    const at = sentAt[i * RING + (c % RING)];
-    if (!(at >= windowStart && at < windowEnd)) return;
-    const rtt = now - at;
-    stats.echoed++;
-    if (rtt > LATE_MS) stats.late++;
-    if (rttCount < rtts.length) rtts[rttCount++] = rtt;
   });
   // Calls at 250/s (a realistic burst for one instance), INVITE retransmitted if unanswered.
   for (let i = 0; i < n; i++) {
@@ -172,82 +302,12 @@ async function runLoad(setup: LoadSetup, send: (m: LoadReport | { type: 'window'
   }
   // Let every AI connection open first: caller audio that waits for a socket reaches the echoing AI in one burst.
   await new Promise((r) => setTimeout(r, 1000));
-  // Media: packets built once (PCMU silence, the counter in the first four bytes), two per call so one can be
-  // patched while the other may still be queued in the socket.
-  const pkts: Buffer[] = [];
-  for (let i = 0; i < 2 * n; i++) {
-    const p = Buffer.alloc(12 + FRAME, 0xff);
-    p[0] = 0x80;
-    p[1] = 0;
-    p.writeUInt32BE((0x10000 + (i >> 1)) >>> 0, 8);
-    pkts.push(p);
-  }
-  const seqs = new Uint16Array(n);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now() + 5;
-  windowStart = t0 + WARMUP_MS;
-  windowEnd = windowStart + MEASURE_MS;
-  send({ type: 'window', start: Date.now() + 5 + WARMUP_MS, end: Date.now() + 5 + WARMUP_MS + MEASURE_MS });
-  let slot = 0; // index of the next phase group to send: tick = slot / GROUPS
-  await new Promise<void>((resolveMedia) => {
-    const step = (): void => {
-      let now = performance.now();
-      // Every group that is due (more than one after a late timer), each at its own time.
-      while (t0 + (slot * 20) / GROUPS <= now) {
-        const tick = Math.floor(slot / GROUPS);
-        const g = slot % GROUPS;
-        const lag = now - (t0 + (slot * 20) / GROUPS);
-        if (lag > stats.maxLag && now > windowStart) stats.maxLag = lag;
-        const d0 = Math.floor(tick / (BASE * BASE)) % BASE;
-        const d1 = Math.floor(tick / BASE) % BASE;
-        const d2 = tick % BASE;
-        const chk = check(d0, d1, d2);
-        const ts = (tick * FRAME) >>> 0;
-        for (let i = g; i < n; i += GROUPS) {
-          const port = remote[i];
-          if (port === 0) continue;
-          const p = pkts[2 * i + (tick & 1)];
-          p.writeUInt16BE(seqs[i]++, 2);
-          p.writeUInt32BE(ts, 4);
-          p[12] = d0;
-          p[13] = d1;
-          p[14] = d2;
-          p[15] = chk;
-          sentAt[i * RING + (tick % RING)] = now;
-          rtp.send(p, port, '127.0.0.1');
-          if (now >= windowStart && now < windowEnd) stats.sent++;
-        }
-        slot++;
-        now = performance.now();
-      }
-      if (now > windowEnd + 500) {
-        resolveMedia();
-        return;
-      }
-      setTimeout(step, Math.max(0, t0 + (slot * 20) / GROUPS - performance.now()));
-    };
-    setTimeout(step, 5);
-  });
-  const cpu = process.cpuUsage(cpu0);
-  const wallMs = performance.now() - t0;
+  const media = await rtp.run(remote, (start, end) => send({ type: 'window', start, end }));
   for (let i = 0; i < n; i++) if (toTags[i] !== '') sip.send(`BYE ${uri} SIP/2.0\r\n${headers('BYE', i, 2, toTags[i])}\r\nContent-Length: 0\r\n\r\n`, setup.sipPort, '127.0.0.1');
   const byeDeadline = Date.now() + 5000;
   while (byes < established && Date.now() < byeDeadline) await new Promise((r) => setTimeout(r, 50));
-  const sorted = rtts.slice(0, rttCount).sort();
-  send({
-    type: 'report',
-    established,
-    sent: stats.sent,
-    echoed: stats.echoed,
-    late: stats.late,
-    rttP50: percentileOf(sorted, 0.5),
-    rttP99: percentileOf(sorted, 0.99),
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    wallMs,
-    maxSendLagMs: stats.maxLag,
-  });
+  send({ type: 'report', established, generator: setup.rtpLoad !== undefined ? 'c' : 'node', ...media });
   sip.close();
-  rtp.close();
 }
 
 // ==== server side (main process) ================================================================================
@@ -292,6 +352,15 @@ async function startMockAi(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url };
 }
 
+/** Build bench/rtp-load.c (the cheap RTP generator); undefined when no C compiler is installed. */
+function compileRtpLoad(dir: string): string | undefined {
+  const out = join(dir, 'rtp-load');
+  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-o', out, join(__dirname, 'rtp-load.c')], { stdio: 'inherit' });
+  if (r.status === 0) return out;
+  console.log('no C compiler (cc): the caller side sends RTP from Node, which costs several times more CPU');
+  return undefined;
+}
+
 function childCpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
@@ -309,8 +378,9 @@ const code = (v: number): number => PCMU.encodeSample(v);
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((v) => v > 0);
   const runs = sizes.length > 0 ? sizes : [100, 500, 1000];
-  const mock = await startMockAi();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-bridge-e2e-'));
+  const rtpLoad = compileRtpLoad(dataDir);
+  const mock = await startMockAi();
   const config = loadConfig({
     NODE_ENV: 'test',
     SIP_BIND_ADDRESS: '127.0.0.1',
@@ -397,8 +467,9 @@ async function main(): Promise<void> {
   };
   const baseRss = process.memoryUsage().rss;
   console.log(`bridge e2e: server pid ${process.pid}, mock AI ${mock.url}; ${MEASURE_MS / 1000} s measured per run after ${WARMUP_MS / 1000} s warm-up`);
+  console.log(`caller RTP generator: ${rtpLoad !== undefined ? 'C (bench/rtp-load.c, sendmmsg/recvmmsg)' : 'Node'}`);
   console.log(
-    'calls | est. | srv CPU% | us/call/20ms | loop p99/max ms | RSS MB (idle) | caller CPU% | AI CPU% | sent | lost | late | RTT p50/p99 ms | RTP->WS p50/p99 ms | AI->RTP p50/p99 ms | srv drops up/play | gen lag ms | load avg',
+    'calls | est. | srv CPU% | us/call/20ms (sys) | loop p99/max ms | RSS MB (idle) | caller CPU% | AI CPU% | sent | lost | late | RTT p50/p99 ms | RTP->WS p50/p99 ms | AI->RTP p50/p99 ms | srv drops up/play | gen lag ms | load avg',
   );
   for (const n of runs) {
     const load = fork(__filename, ['--load'], { execArgv: ['--require', join(__dirname, 'register.js')], stdio: 'inherit' });
@@ -419,18 +490,50 @@ async function main(): Promise<void> {
     const totals = (): { up: number; play: number } => {
       let upDrops = 0;
       let play = 0;
+      const depth = new Map<number, number>();
       for (const id of instrumented) {
         const s = server.ai.session(id);
         if (s) upDrops += s.stats.framesDropped;
         const m = sessions.get(id);
-        if (m && !m.isClosed) play += m.stats().queueStallDropped / FRAME;
+        if (m && !m.isClosed) {
+          const st = m.stats();
+          play += (st.queueStallDropped + st.queueStandingDropped) / FRAME;
+          const d = Math.floor(st.queuedSamples / FRAME);
+          depth.set(d, (depth.get(d) ?? 0) + 1);
+        }
+      }
+      if (process.env.BENCH_DEBUG) {
+        console.log('queue depth (frames: calls)', JSON.stringify([...depth].sort((a, b) => a[0] - b[0])));
+        // The call with the deepest queue: where its frames came from.
+        let worst: string | undefined;
+        let deepest = -1;
+        for (const id of instrumented) {
+          const m = sessions.get(id);
+          if (m && !m.isClosed && m.queuedSamples > deepest) {
+            deepest = m.queuedSamples;
+            worst = id;
+          }
+        }
+        const m = worst !== undefined ? sessions.get(worst) : undefined;
+        const b = worst !== undefined ? server.ai.session(worst) : undefined;
+        if (m && b) {
+          const st = m.stats();
+          console.log(
+            'deepest call:',
+            JSON.stringify({ queued: st.queuedSamples / FRAME, rx: st.framesReceived, concealed: st.framesConcealed, sent: st.framesSent, silence: st.silenceSent, stallDrop: st.queueStallDropped / FRAME, standingDrop: st.queueStandingDropped / FRAME, jbLost: st.jitterLost, jbLate: st.jitterLate, latencyDropped: st.latencyDropped, upSent: b.stats.framesSent, aiMsgs: b.stats.aiMessages }),
+          );
+        }
       }
       return { up: upDrops, play };
     };
     const rssTimer = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 250);
-    const instrumentTimer = setInterval(instrument, 50);
+    // Wrap each call's objects as it comes up; stop looking once all are (listing calls costs the server too).
+    const instrumentTimer = setInterval(() => {
+      instrument();
+      if (instrumented.size >= n) clearInterval(instrumentTimer);
+    }, 50);
     const report = await new Promise<LoadReport>((resolve, reject) => {
-      load.on('message', (m: LoadReport | { type: 'window'; start: number; end: number }) => {
+      load.on('message', (m: LoadReport | WindowMessage) => {
         if (m.type === 'window') {
           // The caller side's measurement window, in wall-clock time: CPU and latencies over the same span.
           windowTimers = [
@@ -464,7 +567,7 @@ async function main(): Promise<void> {
         } else if (m.type === 'report') resolve(m);
       });
       load.once('exit', (code) => (code !== 0 ? reject(new Error(`load generator exited ${code}`)) : undefined));
-      load.send({ type: 'setup', sipPort: server.sipPorts.udp ?? 0, calls: n } satisfies LoadSetup);
+      load.send({ type: 'setup', sipPort: server.sipPorts.udp ?? 0, calls: n, rtpLoad } satisfies LoadSetup);
     });
     for (const t of windowTimers) clearTimeout(t);
     clearInterval(instrumentTimer);
@@ -476,7 +579,7 @@ async function main(): Promise<void> {
         String(n).padStart(5),
         String(report.established).padStart(4),
         ((100 * cpuUs) / 1000 / wall).toFixed(0).padStart(8),
-        (cpuUs / ((wall / 20) * Math.max(1, report.established))).toFixed(1).padStart(12),
+        `${(cpuUs / ((wall / 20) * Math.max(1, report.established))).toFixed(1)} (${(cpu.system / ((wall / 20) * Math.max(1, report.established))).toFixed(1)})`.padStart(18),
         `${(elDelay.percentile(99) / 1e6).toFixed(1)}/${(elDelay.max / 1e6).toFixed(0)}`.padStart(15),
         `${(rss / 1e6).toFixed(0)} (${(baseRss / 1e6).toFixed(0)})`.padStart(13),
         ((100 * report.cpuMs) / report.wallMs).toFixed(0).padStart(11),

@@ -10,7 +10,8 @@
  *   - p50 / p99 / max round trip (generator -> server -> generator; includes the jitter buffer's 2-frame depth);
  *   - event-loop delay p99 of the server (how late the media tick runs), ticks skipped;
  *   - server CPU time per received packet (all of its work: receive, jitter buffer, decode, DTMF detection, encode,
- *     send, RTCP, timers, GC, divided by the packets it received), a figure that other load on the machine barely moves;
+ *     send, RTCP, timers, GC, divided by the packets it received; it falls as N grows, because each wake-up of the
+ *     event loop then finds more datagrams), and its user-space part;
  *   - per-frame processing time of one session, sampled on ~100 sessions: its receive phase of tick n (jitter buffer,
  *     decode, DTMF detection, hand-over to the bridge) plus its send phase of tick n + 1 (encode, RTP send), i.e. the
  *     work between the packet leaving the jitter buffer and its echo leaving the socket, without the scheduled wait
@@ -25,8 +26,9 @@
  * 20 ms (one tick: every session decodes, detects, re-encodes and sends its echo). The figure is CPU time of the
  * server process over a fixed packet count (process.cpuUsage), with the batching of work fixed by the lock step (the
  * server sleeps while the generator sends, then reads the datagrams in a batch, as a busy server does), so other load
- * on a shared machine barely moves it (unlike the real-time run's loss and latency).
- * Every run is bounded (2 s warm-up + 8 s measured per N, or 100 + 500 rounds with --cpu); loopback only. Figures are
+ * on a shared machine moves it far less (about +-10 %) than the real-time run's loss and latency. `--rounds=R` sets
+ * the measured rounds (default 500), e.g. to take instruction counts under valgrind from two round counts.
+ * Every run is bounded (2 s warm-up + 8 s measured per N, or 100 + R rounds with --cpu); loopback only. Figures are
  * printed, not asserted.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -132,15 +134,15 @@ function sampleSession(s: MediaSession, hist: Histogram, active: () => boolean):
   const rx = s.onReceiveTick.bind(s);
   const tx = s.onSendTick.bind(s);
   let rxMs = -1;
-  s.onSendTick = (missed: number): void => {
+  s.onSendTick = (...tick: Parameters<MediaSession['onSendTick']>): void => {
     const t0 = performance.now();
-    tx(missed);
+    tx(...tick);
     const t1 = performance.now();
     if (rxMs >= 0 && active()) hist.recordMs(rxMs + (t1 - t0));
   };
-  s.onReceiveTick = (missed: number): void => {
+  s.onReceiveTick = (...tick: Parameters<MediaSession['onReceiveTick']>): void => {
     const t0 = performance.now();
-    rx(missed);
+    rx(...tick);
     rxMs = performance.now() - t0;
   };
 }

@@ -18,7 +18,7 @@ import { ConfigError } from './config';
 import { blockListHas, cidrBlockList } from './config';
 import { createRepositories, SecretCipher, TrunkRepository } from './store';
 import { systemClock } from './util';
-import { SipSmsSender, SmsService, gatewayRoute, trunkRoute } from './sms';
+import { SipSmsSender, SmsService, gatewayRoute, gatewaySources, trunkRoute } from './sms';
 import { createTrunkServices, type TrunkRegistry } from './trunks';
 import { createRegistrar, type Registrar } from './registrar';
 
@@ -259,12 +259,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             smsConfig.gatewayUsername !== undefined ? { username: smsConfig.gatewayUsername, password: smsConfig.gatewayPassword ?? '' } : undefined,
           )
         : trunkRoute(repositories.trunks, sip.publicAddress);
+    // Inbound MESSAGE goes through the INVITEs' inbound policy (trunk by address or digest, else 403 unless
+    // OPEN_INBOUND); the SMS gateway, which is no trunk, is let through by its address.
+    const gateway = smsConfig.gatewayUri !== undefined ? await gatewaySources(smsConfig.gatewayUri) : undefined;
+    if (gateway && gateway.addresses.length === 0) logger.warn({ gateway: smsConfig.gatewayUri }, 'SMS gateway host did not resolve: its inbound MESSAGEs go through the trunk policy');
     const sms = new SmsService({
       repositories,
       sender: new SipSmsSender({ requester: ua, route: smsRoute }),
       instanceId: config.cluster.instanceId,
       retry: { maxAttempts: smsConfig.maxAttempts },
       segmentOutbound: smsConfig.segmenting,
+      inbound: trunks,
+      trustedSource: gateway?.matches,
       metrics: metrics.sms,
       logger: logger.child({ component: 'sms' }),
       // Inbound texts reach the AI sessions on that number (native sms_received) and the live event stream.

@@ -31,6 +31,7 @@ export class JambonzCodec implements ProtocolCodec {
   readonly protocol = 'jambonz' as const;
   readonly subprotocol = JAMBONZ_SUBPROTOCOL;
   readonly wireRate: number;
+  readonly audioFrames = 'binary' as const;
   private readonly uplink: UplinkConverter;
 
   constructor(

@@ -45,11 +45,21 @@ export function numberField(msg: JsonObject, data: JsonObject | undefined, name:
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Largest decoded size written into a caller's scratch buffer; larger payloads (a whole WAV) get their own. */
+const MAX_SCRATCH_BYTES = 64 * 1024;
+
 /**
  * Decode standard base64 (RFC 4648 §4). Buffer.from(.., 'base64') silently skips invalid characters, which would
  * turn a corrupt payload into noise on the caller's ear; we refuse it instead. Returns undefined when invalid.
+ *
+ * With a `scratch` holder, a payload of up to 64 KiB is decoded into its reused buffer (grown as needed) and the
+ * result is a view of it, valid until the next call: no allocation per audio message.
  */
-export function decodeBase64(s: string): Buffer | undefined {
+export function decodeBase64(s: string, scratch?: { buf: Buffer }): Buffer | undefined {
   if (s.length % 4 === 1 || !BASE64.test(s)) return undefined;
-  return Buffer.from(s, 'base64');
+  const max = Math.ceil((s.length * 3) / 4);
+  if (scratch === undefined || max > MAX_SCRATCH_BYTES) return Buffer.from(s, 'base64');
+  if (scratch.buf.length < max) scratch.buf = Buffer.allocUnsafe(Math.min(MAX_SCRATCH_BYTES, Math.max(max, scratch.buf.length * 2)));
+  const n = scratch.buf.write(s, 0, 'base64');
+  return scratch.buf.subarray(0, n);
 }

@@ -28,6 +28,11 @@ export interface ProtocolCodec {
   readonly subprotocol: string | undefined;
   /** Sample rate of PCM audio on the wire (both directions unless a message says otherwise). */
   readonly wireRate: number;
+  /**
+   * WebSocket frame type of {@link encodeAudio}'s messages (RFC 6455 §5.6): `text` for JSON, also when it comes as
+   * a Buffer of UTF-8 bytes (built without an intermediate string), `binary` for raw audio.
+   */
+  readonly audioFrames: 'text' | 'binary';
   /** Messages that open a connection (call_start; Twilio connected + start; jambonz metadata). */
   openMessages(resumed: boolean): WireMessage[];
   /**

@@ -47,6 +47,9 @@ export class TwilioCodec implements ProtocolCodec {
   readonly subprotocol = undefined;
   /** Media Streams is mu-law 8 kHz only. */
   readonly wireRate = 8000;
+  readonly audioFrames = 'text' as const;
+  /** Reused buffer the AI's audio is decoded into (the command's bytes are converted before the next message). */
+  private readonly scratch = { buf: Buffer.allocUnsafe(512) };
   readonly streamSid: string;
   readonly accountSid: string;
   /** CA + 32 hex derived from our Call-ID: stable across reconnections of the same call. */
@@ -148,7 +151,7 @@ export class TwilioCodec implements ProtocolCodec {
         const media = msg.media;
         const payload = isObject(media) ? media.payload : undefined;
         if (typeof payload !== 'string') return decodeFail('BRIDGE_BAD_FIELD', 'media needs media.payload (base64 mu-law)', event);
-        const bytes = decodeBase64(payload);
+        const bytes = decodeBase64(payload, this.scratch);
         if (bytes === undefined) return decodeFail('BRIDGE_BAD_FIELD', 'media.payload is not valid base64', event);
         return decodeOk({ kind: 'audio', encoding: 'mulaw', bytes, sampleRate: 8000 });
       }

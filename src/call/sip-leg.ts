@@ -13,13 +13,17 @@ import type {
 } from '../sip/ua';
 import type { SipRequest, SipResponse } from '../sip/message';
 import {
+  formatSessionExpires,
   hasOptionTag,
   negotiateSessionTimerUac,
   negotiateSessionTimerUas,
   OPTION_TAG_TIMER,
+  readSessionExpires,
   SessionTimer,
   type NegotiatedSessionTimer,
+  type SessionRefresher,
   type SessionTimerPolicy,
+  type UasSessionTimerDecision,
 } from '../sip/dialog';
 import { negotiatedMedia, parseSdp, SdpSession, serializeSdp, type NegotiatedMedia, type SdpDirection, type SessionDescription } from '../sdp';
 import type { MediaEngine, MediaSession } from '../media';
@@ -112,6 +116,8 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
   private timerHeaders: [string, string][] = [];
   private endedValue: LegEnd | undefined;
   private mediaStarted = false;
+  /** The 2xx went out (UAS) or arrived (UAC). */
+  private isAnswered = false;
   private heldByUs = false;
   private lastStats: ReturnType<MediaSession['stats']> | undefined;
 
@@ -132,6 +138,13 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     session.on('request', this.onRequest);
     session.on('referprogress', this.onReferProgress);
     session.once('ended', this.onSessionEnded);
+    // The RTP timeout counts from the answer: a call that rings without early media sends no RTP, and that is
+    // not a dead call (RTP_TIMEOUT_S is about media that stopped). Registered first, so it runs before the call
+    // layer hears of the answer.
+    this.once('answered', () => {
+      this.isAnswered = true;
+      this.media?.restartMediaTimeout();
+    });
   }
 
   /**
@@ -269,7 +282,10 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     const s = this.uas;
     s.once('confirmed', (ack) => this.onConfirmedUas(ack as SipRequest));
     s.once('answered', () => {
-      if (!this.isEnded) this.safeEmit('answered');
+      if (this.isEnded) return;
+      // RFC 4028 §10: the session timer runs from the moment the 2xx is sent, not from the ACK.
+      if (this.timerNeg) this.startTimer(this.timerNeg);
+      this.safeEmit('answered');
     });
     const headers: [string, string][] = [...this.timerHeaders, ['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY']];
     if (this.initialAnswer) {
@@ -301,7 +317,6 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
       this.negotiated = neg.media;
       this.applyNegotiated();
     }
-    if (this.timerNeg) this.startTimer(this.timerNeg);
     this.safeEmit('confirmed');
   }
 
@@ -388,7 +403,7 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
       this.negotiated = neg.media;
       this.applyNegotiated();
     }
-    this.timer?.start();
+    this.refreshedByUs(res);
     return true;
   }
 
@@ -432,7 +447,10 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
 
   private watchMedia(media: MediaSession): void {
     media.on('dtmf', (ev) => this.safeEmit('dtmf', ev.digit, ev.source, ev.durationMs));
-    media.on('timeout', () => this.safeEmit('mediatimeout'));
+    media.on('timeout', () => {
+      // Before the answer the timeout is ignored; answering re-arms it (restartMediaTimeout).
+      if (this.isAnswered) this.safeEmit('mediatimeout');
+    });
   }
 
   private localMedia(media: MediaSession): { address: string; port: number; direction: SdpDirection } {
@@ -459,11 +477,44 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     }
   }
 
-  /** Session-Expires for a refresh we send (RFC 4028 §7.4), when a timer runs. */
+  /**
+   * Session-Expires for a re-INVITE/UPDATE we send, when a timer runs: the current interval, and (RFC 4028 §7.4)
+   * refresher=uac while we refresh, uas while the party does. The parameter names a role in this transaction, not in
+   * the INVITE that set the timer up.
+   */
   private refreshHeaders(): [string, string][] {
     const n = this.timerNeg;
     if (!n) return [];
-    return [['Session-Expires', `${n.interval};refresher=${n.refresher}`], ['Supported', OPTION_TAG_TIMER]];
+    return [['Session-Expires', formatSessionExpires({ interval: n.interval, refresher: n.localRefresher ? 'uac' : 'uas' })], ['Supported', OPTION_TAG_TIMER]];
+  }
+
+  /**
+   * Session-Expires for our 2xx to a re-INVITE/UPDATE of the party that asked for nothing new: the running values,
+   * the refresher named as a role in that transaction (RFC 4028 §9), with Require: timer when the party refreshes.
+   */
+  private answerTimerHeaders(): [string, string][] {
+    const n = this.timerNeg;
+    if (!n) return [];
+    const headers: [string, string][] = [['Session-Expires', formatSessionExpires({ interval: n.interval, refresher: n.localRefresher ? 'uas' : 'uac' })]];
+    headers.push(n.localRefresher ? ['Supported', OPTION_TAG_TIMER] : ['Require', OPTION_TAG_TIMER]);
+    return headers;
+  }
+
+  /**
+   * A 2xx to a re-INVITE/UPDATE we sent refreshes the session (RFC 4028 §10), with the interval and refresher the
+   * 2xx names (§7.2, roles of our request: uac is us). A 2xx without Session-Expires ends the session timer (§7.2).
+   */
+  private refreshedByUs(res: SipResponse): void {
+    if (!this.timer || this.isEnded) return;
+    const neg = negotiateSessionTimerUac(res);
+    if (!neg) {
+      this.timer.stop();
+      this.timer = undefined;
+      this.timerNeg = undefined;
+      return;
+    }
+    this.timerNeg = neg;
+    this.timer.restart(neg.interval, neg.localRefresher);
   }
 
   private startTimer(neg: NegotiatedSessionTimer): void {
@@ -485,7 +536,7 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
         { headers: this.refreshHeaders() },
         {
           onFinal: (res) => {
-            if (res.status >= 200 && res.status < 300) this.timer?.start();
+            if (res.status >= 200 && res.status < 300) this.refreshedByUs(res);
           },
         },
       );
@@ -523,16 +574,24 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
   /**
    * A re-INVITE or UPDATE from the party: a new offer (hold, codec change, new address) or a session refresh. A
    * refresh restarts the session timer only once our 2xx to it has gone out (RFC 4028 §10): a 400 or 488 is no
-   * refresh, and the session still expires when the refresher gets nothing better through.
+   * refresh, and the session still expires when the refresher gets nothing better through. The 2xx carries, and the
+   * timer takes up, the interval and refresher the refresh asked for (see peerSessionTimer).
    */
   private answerOffer(incoming: InDialogRequest): void {
     const req = incoming.request;
     const media = this.media;
     const refresh = req.getHeader('Session-Expires') !== undefined || hasOptionTag(req, 'Supported', OPTION_TAG_TIMER);
+    const decision = this.peerSessionTimer(req);
+    if (decision.kind === 'reject') {
+      // RFC 4028 §9: below our Min-SE -> 422 with our Min-SE; the session and its timer stay as they were.
+      incoming.respond(decision.status, { reason: decision.reason, headers: decision.headers });
+      return;
+    }
+    const timerHeaders = decision.headers;
     const r: Pick<InDialogRequest, 'respond'> = {
       respond: (status, opts) => {
         incoming.respond(status, opts);
-        if (refresh && status >= 200 && status < 300) this.timer?.start();
+        if (refresh && status >= 200 && status < 300) this.refreshedByPeer(decision.timer);
       },
     };
     if (!media || media.isClosed) {
@@ -541,12 +600,12 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     }
     if (req.body.length === 0) {
       if (req.method === 'UPDATE') {
-        r.respond(200, { headers: this.refreshHeaders() });
+        r.respond(200, { headers: timerHeaders });
         return;
       }
       // An offerless re-INVITE asks for our offer (RFC 3261 §14.2): the current description, same version.
       const offer = this.sdp.createOffer(this.localMedia(media));
-      r.respond(200, { body: SDP_ENCODE(offer), contentType: SDP, headers: this.refreshHeaders() });
+      r.respond(200, { body: SDP_ENCODE(offer), contentType: SDP, headers: timerHeaders });
       return;
     }
     const parsed = parseSdp(req.body);
@@ -562,7 +621,32 @@ export class SipLeg extends TypedEmitter<SipLegEvents> {
     }
     this.negotiated = answer.media;
     this.applyNegotiated();
-    r.respond(200, { body: SDP_ENCODE(answer.answer), contentType: SDP, headers: this.refreshHeaders() });
+    r.respond(200, { body: SDP_ENCODE(answer.answer), contentType: SDP, headers: timerHeaders });
+  }
+
+  /**
+   * RFC 4028 §9 for a re-INVITE/UPDATE of the party. A Session-Expires in it is negotiated as in an initial INVITE:
+   * below our Min-SE -> 422; else its interval (capped by ours, never under its Min-SE or ours) and the refresher it
+   * names, roles of this transaction (uac: the party). A refresh that names no refresher leaves the role where it is.
+   * Without a (well-formed) Session-Expires the running values stand.
+   */
+  private peerSessionTimer(req: SipRequest): UasSessionTimerDecision {
+    const policy = this.opts.sessionTimer;
+    const current = this.timerNeg;
+    if (!policy || readSessionExpires(req) === undefined) return { kind: 'accept', timer: current, headers: this.answerTimerHeaders() };
+    const preferredRefresher: SessionRefresher | undefined = current ? (current.localRefresher ? 'uas' : 'uac') : policy.preferredRefresher;
+    return negotiateSessionTimerUas(req, { ...policy, preferredRefresher });
+  }
+
+  /** Our 2xx to the party's refresh went out (RFC 4028 §10): the timer restarts now, with the values of that 2xx. */
+  private refreshedByPeer(neg: NegotiatedSessionTimer | undefined): void {
+    if (!neg || this.isEnded) return;
+    if (!this.timer) {
+      this.startTimer(neg);
+      return;
+    }
+    this.timerNeg = neg;
+    this.timer.restart(neg.interval, neg.localRefresher);
   }
 
   private readonly onReferProgress = (p: ReferProgress): void => {

@@ -76,6 +76,17 @@ interface DetectorTables {
   readonly subSize: number;
   /** Goertzel 2cos(w) of the 8 fundamentals (rows 0-3, columns 4-7) and of their second harmonics. */
   readonly coef: Float64Array;
+  /**
+   * Half-window reuse (when N = 2 * hop): each half ("block" of M = hop samples) is filtered once and serves two
+   * windows. Per fundamental: cos / sin(w (M - 1)) and cos / sin(w M) turn a block's Goertzel state into its DFT
+   * coefficient and shift the second block by M samples; winRe / winIm is sum(e^{-jwn}, n < N), to remove the mean.
+   */
+  readonly blockEndCos: Float64Array;
+  readonly blockEndSin: Float64Array;
+  readonly blockShiftCos: Float64Array;
+  readonly blockShiftSin: Float64Array;
+  readonly winRe: Float64Array;
+  readonly winIm: Float64Array;
   readonly harmonicCoef: Float64Array;
   /** Angular frequency (rad/sample) of the 8 fundamentals. */
   readonly omega: Float64Array;
@@ -138,6 +149,12 @@ function buildTables(sampleRate: number, maxHarmonicDb: number, maxNormalTwistDb
   const subSin = new Float64Array(8 * subSize);
   const lagCos = new Float64Array(8);
   const lagSin = new Float64Array(8);
+  const blockEndCos = new Float64Array(8);
+  const blockEndSin = new Float64Array(8);
+  const blockShiftCos = new Float64Array(8);
+  const blockShiftSin = new Float64Array(8);
+  const winRe = new Float64Array(8);
+  const winIm = new Float64Array(8);
   const subWin = hammingWindow(subSize);
   let subSum = 0;
   for (let n = 0; n < subSize; n++) subSum += subWin[n];
@@ -148,6 +165,14 @@ function buildTables(sampleRate: number, maxHarmonicDb: number, maxNormalTwistDb
     harmonicCoef[k] = 2 * Math.cos(2 * w);
     lagCos[k] = Math.cos(w * lag);
     lagSin[k] = Math.sin(w * lag);
+    blockEndCos[k] = Math.cos(w * (hop - 1));
+    blockEndSin[k] = Math.sin(w * (hop - 1));
+    blockShiftCos[k] = Math.cos(w * hop);
+    blockShiftSin[k] = Math.sin(w * hop);
+    for (let n = 0; n < size; n++) {
+      winRe[k] += Math.cos(w * n);
+      winIm[k] -= Math.sin(w * n);
+    }
     for (let n = 0; n < subSize; n++) {
       subCos[k * subSize + n] = subWin[n] * Math.cos(w * n);
       subSin[k * subSize + n] = subWin[n] * Math.sin(w * n);
@@ -169,8 +194,9 @@ function buildTables(sampleRate: number, maxHarmonicDb: number, maxNormalTwistDb
     }
   }
   const tables: DetectorTables = {
-    sampleRate, size, hop, lag, subSize, coef, harmonicCoef, omega, hamming, hammingSum,
-    subCos, subSin, subNorm: 1 / (subSum * subSum), lagCos, lagSin, rowHarmonicUsable,
+    sampleRate, size, hop, lag, subSize, coef, blockEndCos, blockEndSin, blockShiftCos, blockShiftSin, winRe, winIm,
+    harmonicCoef, omega, hamming, hammingSum, subCos, subSin, subNorm: 1 / (subSum * subSum), lagCos, lagSin,
+    rowHarmonicUsable,
   };
   tablesCache.set(key, tables);
   return tables;
@@ -187,6 +213,10 @@ function positive(name: string, v: number): number {
 
 /** Window verdicts used by the timing state machine. */
 const NO_DIGIT = -1;
+/** blockDone bits: which per-block values are computed. */
+const BLOCK_ENERGY = 1;
+const BLOCK_ROWS = 2;
+const BLOCK_COLUMNS = 4;
 
 export class GoertzelDtmfDetector {
   readonly sampleRate: number;
@@ -213,6 +243,19 @@ export class GoertzelDtmfDetector {
   private readonly power = new Float64Array(8);
   /** Power of the tone last passed to measure(). */
   private measuredPower = 0;
+  /** Half-window reuse is possible (N = 2 * hop, true at 8 and 16 kHz). */
+  private readonly halves: boolean;
+  /**
+   * Per half-window block (two slots: the window's first and second half): DFT coefficients of the 8 fundamentals
+   * (slot * 8 + k), sum and sum of squares of the samples, and which of them are computed (BLOCK_* bits).
+   */
+  private readonly blockRe = new Float64Array(16);
+  private readonly blockIm = new Float64Array(16);
+  private readonly blockSum = new Float64Array(2);
+  private readonly blockSq = new Float64Array(2);
+  private readonly blockDone = new Uint8Array(2);
+  /** Slot of the block in buf[0, hop); the other slot holds buf[hop, N). */
+  private firstBlock = 0;
   private fill = 0;
   /** Index of the window currently being filled (window w starts at sample w * hop). */
   private windowIndex = 0;
@@ -256,6 +299,7 @@ export class GoertzelDtmfDetector {
     this.edgeSamples = Math.round(0.3 * size);
     this.buf = new Float64Array(size);
     this.windowed = new Float64Array(size);
+    this.halves = size === 2 * hop;
   }
 
   /** Feed PCM16 samples of any length (a 20 ms frame, a partial packet, a whole file). Allocates nothing. */
@@ -263,19 +307,26 @@ export class GoertzelDtmfDetector {
     const size = this.t.size;
     const buf = this.buf;
     const len = samples.length;
+    const hop = this.t.hop;
+    let fill = this.fill;
     let i = 0;
     while (i < len) {
-      const take = Math.min(size - this.fill, len - i);
-      for (let k = 0; k < take; k++) buf[this.fill + k] = samples[i + k];
-      this.fill += take;
+      const take = Math.min(size - fill, len - i);
+      for (let k = 0; k < take; k++) buf[fill + k] = samples[i + k];
+      fill += take;
       i += take;
-      if (this.fill === size) {
-        this.onWindow(this.analyze());
-        buf.copyWithin(0, this.t.hop, size);
-        this.fill = size - this.t.hop;
+      if (fill === size) {
+        this.onWindow(this.halves ? this.analyzeHalves() : this.analyze());
+        buf.copyWithin(0, hop, size);
+        fill = size - hop;
         this.windowIndex++;
+        // The second half becomes the next window's first half; the slot of the old first half is refilled.
+        const first = this.firstBlock;
+        this.blockDone[first] = 0;
+        this.firstBlock = first ^ 1;
       }
     }
+    this.fill = fill;
   }
 
   /** End of stream: report a press still in progress (its end is the last window it was heard in). */
@@ -290,6 +341,7 @@ export class GoertzelDtmfDetector {
     this.buf.fill(0);
     this.fill = 0;
     this.windowIndex = 0;
+    this.blockDone.fill(0);
     this.current = NO_DIGIT;
     this.missRun = 0;
     this.candidate = NO_DIGIT;
@@ -299,6 +351,126 @@ export class GoertzelDtmfDetector {
   /** The digit currently held down, if any. */
   get activeDigit(): DtmfDigit | undefined {
     return this.current === NO_DIGIT ? undefined : DTMF_KEYPAD[this.current];
+  }
+
+  /**
+   * analyze() for N = 2 * hop, with the same checks and verdicts, but each half-window's Goertzel filters run once
+   * and serve the two windows that contain it: the window's DFT coefficient is X(first half) + e^{-jwM} X(second
+   * half) - mean * sum(e^{-jwn}), which halves the filtering.
+   */
+  private analyzeHalves(): number {
+    const t = this.t;
+    const n = t.size;
+    const m = t.hop;
+    const first = this.firstBlock;
+    const second = first ^ 1;
+    if ((this.blockDone[first] & BLOCK_ENERGY) === 0) this.blockEnergy(first, 0);
+    if ((this.blockDone[second] & BLOCK_ENERGY) === 0) this.blockEnergy(second, m);
+    const mean = (this.blockSum[first] + this.blockSum[second]) / n;
+    const total = (this.blockSq[first] + this.blockSq[second]) / n - mean * mean;
+    if (total < this.minTonePower) return NO_DIGIT;
+
+    // Rows first, as in analyze().
+    const power = this.power;
+    if ((this.blockDone[first] & BLOCK_ROWS) === 0) this.blockGoertzel4(first, 0, 0);
+    if ((this.blockDone[second] & BLOCK_ROWS) === 0) this.blockGoertzel4(second, m, 0);
+    this.windowPowers(mean, 0);
+    let row = 0;
+    for (let k = 1; k < 4; k++) if (power[k] > power[row]) row = k;
+    if (power[row] * 2 < this.minTonePower) return NO_DIGIT;
+    for (let k = 0; k < 4; k++) if (k !== row && power[k] * this.relativePeak > power[row]) return NO_DIGIT;
+    if ((this.blockDone[first] & BLOCK_COLUMNS) === 0) this.blockGoertzel4(first, 0, 4);
+    if ((this.blockDone[second] & BLOCK_COLUMNS) === 0) this.blockGoertzel4(second, m, 4);
+    this.windowPowers(mean, 4);
+    let col = 4;
+    for (let k = 5; k < 8; k++) if (power[k] > power[col]) col = k;
+    if (power[col] * 2 < this.minTonePower) return NO_DIGIT;
+    for (let k = 4; k < 8; k++) if (k !== col && power[k] * this.relativePeak > power[col]) return NO_DIGIT;
+    return this.confirm(row, col, mean, total);
+  }
+
+  /** Sum and sum of squares of the block at buf[from, from + hop) into `slot`. */
+  private blockEnergy(slot: number, from: number): void {
+    const buf = this.buf;
+    const end = from + this.t.hop;
+    let sum = 0;
+    let sq = 0;
+    for (let i = from; i < end; i++) {
+      const x = buf[i];
+      sum += x;
+      sq += x * x;
+    }
+    this.blockSum[slot] = sum;
+    this.blockSq[slot] = sq;
+    this.blockDone[slot] |= BLOCK_ENERGY;
+  }
+
+  /**
+   * DFT coefficients at fundamentals `base`..`base + 3` of the block at buf[from, from + M) into `slot`: four Goertzel
+   * recurrences in one pass, then X = e^{-jw(M-1)} (s[M-1] - e^{-jw} s[M-2]).
+   */
+  private blockGoertzel4(slot: number, from: number, base: number): void {
+    const t = this.t;
+    const coef = t.coef;
+    const c0 = coef[base];
+    const c1 = coef[base + 1];
+    const c2 = coef[base + 2];
+    const c3 = coef[base + 3];
+    const buf = this.buf;
+    const end = from + t.hop;
+    let a1 = 0;
+    let a2 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let d1 = 0;
+    let d2 = 0;
+    let e1 = 0;
+    let e2 = 0;
+    for (let i = from; i < end; i++) {
+      const x = buf[i];
+      const a0 = x + c0 * a1 - a2;
+      a2 = a1;
+      a1 = a0;
+      const b0 = x + c1 * b1 - b2;
+      b2 = b1;
+      b1 = b0;
+      const d0 = x + c2 * d1 - d2;
+      d2 = d1;
+      d1 = d0;
+      const e0 = x + c3 * e1 - e2;
+      e2 = e1;
+      e1 = e0;
+    }
+    const at = slot * 8 + base;
+    this.blockCoefficient(at, base, a1, a2);
+    this.blockCoefficient(at + 1, base + 1, b1, b2);
+    this.blockCoefficient(at + 2, base + 2, d1, d2);
+    this.blockCoefficient(at + 3, base + 3, e1, e2);
+    this.blockDone[slot] |= base === 0 ? BLOCK_ROWS : BLOCK_COLUMNS;
+  }
+
+  private blockCoefficient(at: number, k: number, s1: number, s2: number): void {
+    const t = this.t;
+    this.blockRe[at] = s1 * t.blockEndCos[k] - s2 * t.blockShiftCos[k];
+    this.blockIm[at] = s2 * t.blockShiftSin[k] - s1 * t.blockEndSin[k];
+  }
+
+  /** Window powers of fundamentals `base`..`base + 3` from the two blocks' coefficients, DC removed, into `power`. */
+  private windowPowers(mean: number, base: number): void {
+    const t = this.t;
+    const n = t.size;
+    const norm = 2 / (n * n);
+    const a = this.firstBlock * 8;
+    const b = (this.firstBlock ^ 1) * 8;
+    const re = this.blockRe;
+    const im = this.blockIm;
+    for (let k = base; k < base + 4; k++) {
+      const c = t.blockShiftCos[k];
+      const s = t.blockShiftSin[k];
+      const xr = re[a + k] + c * re[b + k] + s * im[b + k] - mean * t.winRe[k];
+      const xi = im[a + k] + c * im[b + k] - s * re[b + k] - mean * t.winIm[k];
+      this.power[k] = (xr * xr + xi * xi) * norm;
+    }
   }
 
   /** Verdict for the full window in `buf`: keypad index 0..15, or NO_DIGIT. */
@@ -332,7 +504,17 @@ export class GoertzelDtmfDetector {
     for (let k = 5; k < 8; k++) if (power[k] > power[col]) col = k;
     if (power[col] * 2 < this.minTonePower) return NO_DIGIT;
     for (let k = 4; k < 8; k++) if (k !== col && power[k] * this.relativePeak > power[col]) return NO_DIGIT;
+    return this.confirm(row, col, mean, total);
+  }
 
+  /**
+   * The checks after the Goertzel stage, on the strongest row and column of the window in `buf` (mean `mean`,
+   * power `total`): frequency, level, twist, in-band share and harmonics. Keypad index 0..15, or NO_DIGIT.
+   */
+  private confirm(row: number, col: number, mean: number, total: number): number {
+    const t = this.t;
+    const n = t.size;
+    const buf = this.buf;
     // Frequency and power of the two tones from the Hamming sub-windows: a rectangular window lets the strong
     // tone of a twisted pair leak ~-25 dB into the other's bin, enough to move a twist reading by 1 dB.
     const rowDev = this.measure(row);

@@ -30,7 +30,7 @@ import type { MediaTickTarget } from './media-ticker';
 import { MediaTicker } from './media-ticker';
 import { PcmQueue } from './pcm-queue';
 import { BufferPlaybackSource, TonePlaybackSource, type PlaybackSource } from './playback-source';
-import { SampleRing } from './sample-ring';
+import { FrameRing, SampleRing } from './sample-ring';
 import { WavCache } from './wav-cache';
 
 /** Samples per 20 ms frame at 8 kHz: the unit of everything the session emits and sends. */
@@ -66,9 +66,9 @@ export interface MediaParameters {
 
 /**
  * When the in-band (Goertzel) DTMF detector runs on received audio:
- * - `auto` (default): only while telephone-event is not negotiated. The detector costs about 15 us per 20 ms frame
- *   of speech and 30 us on tones (bench/media.ts), as much as the rest of the media path together, so calls that
- *   negotiated RFC 4733 do not pay for it.
+ * - `auto` (default): only while telephone-event is not negotiated. The detector costs about 1.5 us of CPU per 20 ms
+ *   frame of speech and 5 us on tones (bench/media.ts), a few percent of the media path, which calls that negotiated
+ *   RFC 4733 still need not pay.
  * - `always`: on every call; when telephone-event is negotiated too, the {@link DtmfArbiter} reports each press once,
  *   preferring RFC 4733. For gateways that negotiate telephone-event but send tones in-band.
  * - `never`: RFC 4733 only.
@@ -149,6 +149,8 @@ export interface MediaSessionStats {
   bridgeDropped: number;
   /** Queued samples dropped after stalls of the send clock, so a real-time stream did not keep the delay. */
   queueStallDropped: number;
+  /** Queued samples dropped from a real-time stream's standing delay (a frame once late), see PcmQueue. */
+  queueStandingDropped: number;
   /** Received packets dropped because the jitter buffer held far more than its target (after a stall). */
   latencyDropped: number;
   dtmfSuppressed: number;
@@ -223,7 +225,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   private talking = false;
   private peer: MediaSession | null = null;
   /** Frames received by the bridged peer, waiting to be sent on this leg. */
-  private readonly bridgeRing = new SampleRing(MEDIA_FRAME_SAMPLES * 4);
+  private readonly bridgeRing = new FrameRing(MEDIA_FRAME_SAMPLES, BRIDGE_MAX_FRAMES + 1);
   private recorder: CallRecorder | null = null;
   private recorderOpening = false;
   private rxGot = false;
@@ -440,6 +442,14 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.held = false;
   }
 
+  /**
+   * Count the media timeout from now, and re-arm it if it already fired. The call layer calls this when the call is
+   * answered: silence while a call rings (no early media) is not a dead call.
+   */
+  restartMediaTimeout(): void {
+    if (!this.closed) this.endpoint.restartMediaTimeout();
+  }
+
   /** Bridge this leg with `other` (itself: echo). A previous bridge of either leg is dissolved. */
   connect(other: MediaSession): void {
     this.assertOpen();
@@ -539,6 +549,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       jitterDepth: jb.targetDepth,
       queuedSamples: this.queue.samples,
       queueStallDropped: this.queue.stallDroppedSamples,
+      queueStandingDropped: this.queue.standingDroppedSamples,
       dtmfSuppressed: this.arbiter.suppressed,
       rtp: this.endpoint.stats(),
     };
@@ -547,9 +558,9 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   // ---- the tick -------------------------------------------------------------------------------------------------
 
   /** @internal Phase 1 of the media tick: pick this period's frame and send it. */
-  onSendTick(missed = 0): void {
+  onSendTick(missed = 0, overdue = 0): void {
     if (this.closed) return;
-    this.queue.tick(missed);
+    this.queue.tick(missed, overdue);
     if (this.aheadSent) {
       // This period's packet already left (queue audio sent on arrival): record it as this tick's frame and keep
       // the stream one period ahead while the queue holds audio.

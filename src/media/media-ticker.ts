@@ -6,10 +6,11 @@ export interface MediaTickTarget {
   /**
    * Phase 1 of a tick: send this period's frame. Every target sends before any target receives. `missed` counts
    * ticks skipped before this one after a stall (event loop blocked): no packet was sent for them, and the far end
-   * heard a gap. Senders never send them late beyond the pacer's catch-up; a sender whose source keeps streaming at
+   * heard a gap. `overdue` is how many whole periods late this tick runs (the pacer's catch-up: the next tick follows
+   * at once). Senders never send skipped ticks late beyond that catch-up; a sender whose source keeps streaming at
    * real time drops the backlog instead, so the stall does not become lasting delay (see PcmQueue).
    */
-  onSendTick(missed: number): void;
+  onSendTick(missed: number, overdue: number): void;
   /**
    * Phase 2: take this period's received frame. `missed` is as above: receivers drain that many extra frames so the
    * jitter buffer does not overflow. Because all sends precede all receives, a frame received in tick n and handed
@@ -39,6 +40,7 @@ export interface MediaTickerOptions {
  */
 export class MediaTicker {
   readonly intervalMs: number;
+  private readonly clock: Clock;
   private readonly pacer: Pacer;
   private targets: (MediaTickTarget | null)[] = [];
   private readonly members = new Set<MediaTickTarget>();
@@ -56,8 +58,9 @@ export class MediaTicker {
 
   constructor(opts: MediaTickerOptions = {}) {
     this.intervalMs = opts.intervalMs ?? 20;
+    this.clock = opts.clock ?? systemClock;
     // maxCatchUp 1: after a short stall send one overdue frame back to back, skip older ones (see Pacer).
-    this.pacer = new Pacer({ clock: opts.clock ?? systemClock, intervalMs: this.intervalMs, maxCatchUp: 1, onTick: this.onTick });
+    this.pacer = new Pacer({ clock: this.clock, intervalMs: this.intervalMs, maxCatchUp: 1, onTick: this.onTick });
   }
 
   /** Number of registered targets. */
@@ -104,6 +107,7 @@ export class MediaTicker {
   private readonly onTick = (tick: number): void => {
     const missed = this.lastTick < 0 ? 0 : Math.max(0, tick - this.lastTick - 1);
     this.lastTick = tick;
+    const overdue = Math.max(0, Math.floor((this.clock.now() - this.pacer.dueAt(tick)) / this.intervalMs));
     const targets = this.targets;
     // Targets added by a tick callback land beyond `n` and wait for the next tick.
     const n = targets.length;
@@ -112,7 +116,7 @@ export class MediaTicker {
       const t = targets[i];
       if (t === null) continue;
       try {
-        t.onSendTick(missed);
+        t.onSendTick(missed, overdue);
       } catch (err) {
         tickFailed(err);
       }

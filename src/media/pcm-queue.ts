@@ -11,6 +11,12 @@ const STALL_WINDOW_TICKS = 25;
  * (200 ms): its delay ends with the utterance, so nothing of it is dropped.
  */
 const MAX_REALTIME_LEAD_FRAMES = 10;
+/** A small queue that never drained over this many ticks (500 ms) is standing delay of a real-time source. */
+const STANDING_TICKS = 25;
+/** Ticks to wait for a quiet frame to drop before dropping the next frame whatever it holds. */
+const SHRINK_WAIT_TICKS = 25;
+/** Mean square of a frame below which dropping it is inaudible (RMS 300, about -41 dBFS: a pause in speech). */
+const QUIET_MEAN_SQUARE = 300 * 300;
 
 /**
  * The outgoing PCM stream of a leg (what the AI platform says): chunks of any size are appended, 20 ms frames are
@@ -27,6 +33,13 @@ const MAX_REALTIME_LEAD_FRAMES = 10;
  * like a network loss. A pre-buffered utterance (more than 200 ms queued beyond the backlog) is left whole: its
  * extra delay ends with it, and cutting it would lose words.
  *
+ * Jitter. A real-time source whose frame once came later than its tick leaves the stream a frame behind (the tick
+ * sent silence, the late frame took the next period), and nothing would ever take that frame back while the source
+ * keeps streaming. A queue of 1-10 frames that stayed flat (never below `min` frames, not growing) over 500 ms is such
+ * standing delay: half of it (at least one frame) is dropped, starting at a quiet frame (a pause) when one comes
+ * soon, so a continuous stream's delay follows its recent jitter instead of its worst moment. A draining or growing
+ * queue (an utterance sent ahead of time) is left alone.
+ *
  * Storage is one ring of samples that grows (doubling) with the longest utterance queued, and marks are sample
  * positions in the stream: enqueue and read copy samples and allocate nothing in the steady state (50 frames a
  * second per call).
@@ -42,17 +55,28 @@ export class PcmQueue {
   private markAt: number[] = [];
   private marksFirst = 0;
   private stallDebt = 0;
+  /** Ticks since the clock last ran late, and how many of the window after it remain (0: no stall pending). */
   private stallAge = 0;
+  private stallWindow = 0;
   /** After a stall, until audio is read again: ticks that find nothing to read are lost periods too. */
   private stallAwaitingAudio = false;
   private readSinceTick = false;
   private readLastTick = false;
+  /** Standing-queue watch: ticks observed, the least and most whole frames queued at them, and a pending shrink. */
+  private standingTicks = 0;
+  private standingMin = 0;
+  private standingMax = 0;
+  private standingFirst = 0;
+  private shrinkWait = -1;
+  private shrinkFrames = 0;
   /** Samples dropped by clear() since creation. */
   clearedSamples = 0;
   /** Samples refused because the queue was full. */
   overflowSamples = 0;
   /** Samples dropped after stalls (playout kept in real time). */
   stallDroppedSamples = 0;
+  /** Samples dropped from standing delay of a real-time source (see the class comment). */
+  standingDroppedSamples = 0;
 
   /** @param maxSamples upper bound of buffered audio (default 10 minutes at 8 kHz): a runaway producer cannot exhaust memory. */
   constructor(private readonly maxSamples = 8000 * 600) {}
@@ -109,31 +133,80 @@ export class PcmQueue {
   }
 
   /**
-   * Once per send tick, before the tick reads: `missed` is the number of ticks the clock skipped before this one.
-   * Skipped ticks count as lost playout only if audio was being read just before them. While such a loss is
-   * pending, queued frames are a stall's backlog: the oldest are dropped, up to the loss (everything queued at a
-   * tick is backlog: a real-time stream's frames are sent as they arrive).
+   * Once per send tick, before the tick reads: `missed` is the number of ticks the clock skipped before this one,
+   * `overdue` how many periods late this one runs (see MediaTickTarget). A late clock counts as lost playout only if
+   * audio was being read just before: the skipped ticks, and the catch-up tick that runs before the source's next
+   * frame could be read. While such a loss is pending, queued frames are a stall's backlog: the oldest are dropped,
+   * up to the loss (everything queued at a tick is backlog: a real-time stream's frames are sent as they arrive).
    */
-  tick(missed: number): void {
+  tick(missed: number, overdue = 0): void {
     const playing = this.readSinceTick || this.readLastTick;
     const readSince = this.readSinceTick;
     this.readLastTick = readSince;
     this.readSinceTick = false;
-    if (missed > 0 && (playing || this.stallDebt > 0)) {
+    if ((missed > 0 || overdue > 0) && (playing || this.stallWindow > 0)) {
       this.stallDebt = Math.min(MAX_STALL_DEBT, this.stallDebt + missed);
       this.stallAge = 0;
+      this.stallWindow = STALL_WINDOW_TICKS;
       this.stallAwaitingAudio = true;
-    } else if (this.stallDebt > 0) {
-      if (++this.stallAge > STALL_WINDOW_TICKS) {
+    } else if (this.stallWindow > 0) {
+      this.stallAge++;
+      if (--this.stallWindow === 0) {
         this.stallDebt = 0;
         this.stallAwaitingAudio = false;
         return;
       }
       // The pacer's catch-up tick (or the next one) that ran before the backlog was read sent no audio: one more
       // period lost. Later ticks without audio are a pause of the source, not the stall's doing.
-      if (this.stallAwaitingAudio && !readSince && this.queued < FRAME && this.stallAge <= 2) this.stallDebt++;
+      if (this.stallAwaitingAudio && !readSince && this.queued < FRAME && this.stallAge <= 2) this.stallDebt = Math.min(MAX_STALL_DEBT, this.stallDebt + 1);
     }
     if (this.stallDebt > 0) this.dropStallBacklog();
+    this.watchStanding();
+  }
+
+  /** Take back one frame of a standing queue (see the class comment). */
+  private watchStanding(): void {
+    const frames = Math.floor(this.queued / FRAME);
+    if (this.stallWindow > 0 || frames === 0 || frames > MAX_REALTIME_LEAD_FRAMES) {
+      this.standingTicks = 0;
+      this.shrinkWait = -1;
+      return;
+    }
+    if (this.shrinkWait >= 0) {
+      if (this.headMeanSquare() < QUIET_MEAN_SQUARE || ++this.shrinkWait > SHRINK_WAIT_TICKS) {
+        this.standingDroppedSamples += this.take(null, Math.min(this.shrinkFrames, frames) * FRAME);
+        this.shrinkWait = -1;
+      }
+      return;
+    }
+    if (this.standingTicks === 0) {
+      this.standingMin = frames;
+      this.standingMax = frames;
+      this.standingFirst = frames;
+    } else {
+      this.standingMin = Math.min(this.standingMin, frames);
+      this.standingMax = Math.max(this.standingMax, frames);
+    }
+    if (++this.standingTicks >= STANDING_TICKS) {
+      // Flat (within a frame) and not growing: a stream arriving at real time, behind by `min` frames.
+      if (this.standingMax - this.standingMin <= 1 && frames <= this.standingFirst) {
+        this.shrinkWait = 0;
+        this.shrinkFrames = Math.ceil(this.standingMin / 2);
+      }
+      this.standingTicks = 0;
+    }
+  }
+
+  /** Mean square of the next frame's samples. */
+  private headMeanSquare(): number {
+    const ring = this.ring;
+    const cap = ring.length;
+    let sum = 0;
+    for (let i = 0, p = this.head; i < FRAME; i++, p++) {
+      const v = ring[p % cap];
+      sum += v * v;
+    }
+    return sum / FRAME;
   }
 
   /** Take up to `dst.length` samples into `dst`; returns how many. Marks reached are kept for {@link takeReachedMarks}. */
@@ -217,6 +290,10 @@ export class PcmQueue {
     this.clearedSamples += this.queued;
     // Barge-in: what comes next is a new utterance, not the backlog of a stall.
     this.stallDebt = 0;
+    this.stallWindow = 0;
+    this.stallAwaitingAudio = false;
+    this.standingTicks = 0;
+    this.shrinkWait = -1;
     this.head = this.tail;
     this.queued = 0;
     this.markNames = [];

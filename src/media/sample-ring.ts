@@ -111,3 +111,66 @@ export class SampleRing {
     return c;
   }
 }
+
+/**
+ * A FIFO of whole frames of `frameSamples` PCM16 samples, with the reading and writing interface of
+ * {@link SampleRing} for whole frames (sizes in samples): the bridge between two legs moves one 20 ms frame per tick,
+ * and fixed slots make each move a plain copy without any view or allocation. Frames only: write() takes and read()
+ * fills exactly one frame (a shorter write is padded with silence), skip() drops whole frames.
+ */
+export class FrameRing {
+  readonly frameSamples: number;
+  private readonly slots: Int16Array[];
+  private head = 0;
+  private frames = 0;
+
+  constructor(frameSamples: number, frames: number) {
+    if (!(frameSamples > 0) || !(frames > 0)) throw new TypeError('FrameRing needs a positive frame size and count');
+    this.frameSamples = frameSamples;
+    this.slots = Array.from({ length: frames }, () => new Int16Array(frameSamples));
+  }
+
+  /** Samples buffered (a multiple of the frame size). */
+  get size(): number {
+    return this.frames * this.frameSamples;
+  }
+
+  /** Append one frame from `src` (its first frameSamples samples; padded with zeros if shorter); 0 when full. */
+  write(src: Int16Array, _concealed = false): number {
+    if (this.frames === this.slots.length) return 0;
+    const slot = this.slots[(this.head + this.frames) % this.slots.length];
+    if (src.length === this.frameSamples) {
+      slot.set(src);
+    } else {
+      const n = Math.min(src.length, this.frameSamples);
+      for (let i = 0; i < n; i++) slot[i] = src[i];
+      slot.fill(0, n);
+    }
+    this.frames++;
+    return this.frameSamples;
+  }
+
+  /** Move the oldest frame into `dst` (which must hold a frame); returns the samples read (0 when empty). */
+  read(dst: Int16Array): number {
+    if (this.frames === 0) return 0;
+    const slot = this.slots[this.head];
+    if (dst.length === this.frameSamples) dst.set(slot);
+    else for (let i = 0; i < Math.min(dst.length, this.frameSamples); i++) dst[i] = slot[i];
+    this.head = (this.head + 1) % this.slots.length;
+    this.frames--;
+    return Math.min(dst.length, this.frameSamples);
+  }
+
+  /** Drop the oldest frames covering up to `n` samples (whole frames); returns the samples dropped. */
+  skip(n: number): number {
+    const drop = Math.min(this.frames, Math.ceil(n / this.frameSamples));
+    this.head = (this.head + drop) % this.slots.length;
+    this.frames -= drop;
+    return drop * this.frameSamples;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.frames = 0;
+  }
+}

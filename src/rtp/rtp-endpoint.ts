@@ -240,6 +240,13 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
     this.timedOut = false;
   }
 
+  /** Count the media timeout from now; a timeout that already fired may fire again (e.g. at answer). */
+  restartMediaTimeout(): void {
+    if (this.closed) return;
+    this.lastRtpAt = this.clock.now();
+    this.timedOut = false;
+  }
+
   /** Change the payload type of outgoing audio (e.g. after a re-INVITE chose another codec). */
   setSendPayloadType(payloadType: number): void {
     this.sender.payloadType = payloadType;

@@ -45,7 +45,7 @@ export {
 } from './sip-sms-sender';
 export { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher';
 export { SmsWorker, type SmsAttemptOutcome, type SmsWorkerOptions } from './sms-worker';
-export { InboundSmsHandler, numberOfUri, type InboundSmsHandlerOptions } from './inbound-sms-handler';
+export { gatewaySources, InboundSmsHandler, numberOfUri, type InboundSmsHandlerOptions, type InboundSmsPolicy } from './inbound-sms-handler';
 export {
   SmsService,
   SmsValidationError,

@@ -4,7 +4,7 @@ import type { SipRequest } from '../sip/message';
 import type { BlockedNumberRepository, JsonObject, NewOutboundSms, NumberRepository, SmsDirection, SmsRecord, SmsRecordStatus, SmsRepository } from '../store';
 import { CodedError, InvalidStateError, systemClock, type Clock } from '../util';
 import type { DeliveryReceipt } from './delivery-receipt';
-import { InboundSmsHandler } from './inbound-sms-handler';
+import { InboundSmsHandler, type InboundSmsHandlerOptions } from './inbound-sms-handler';
 import { DEFAULT_RETRY_POLICY, checkRetryPolicy, type RetryPolicy } from './retry-policy';
 import { countSegments, type SmsEncoding } from './segmentation';
 import type { SmsSender } from './sms-sender';
@@ -108,6 +108,10 @@ export interface SmsServiceOptions {
   webhooks?: WebhookDispatcher | WebhookDispatcherOptions;
   acceptNumber?: (number: string) => boolean | Promise<boolean>;
   trunkOf?: (source: SipTarget, request: SipRequest) => string | undefined;
+  /** Inbound identification for MESSAGE, as for INVITE (InboundSmsHandlerOptions.inbound). */
+  inbound?: InboundSmsHandlerOptions['inbound'];
+  /** Sources accepted without `inbound` (the SMS gateway). */
+  trustedSource?: InboundSmsHandlerOptions['trustedSource'];
   metrics?: SmsMetrics;
   logger?: UaLogger;
   random?: () => number;
@@ -207,6 +211,8 @@ export class SmsService {
       isBlocked: (n) => opts.repositories.blockedNumbers.isBlocked(n),
       acceptNumber: opts.acceptNumber,
       trunkOf: opts.trunkOf,
+      inbound: opts.inbound,
+      trustedSource: opts.trustedSource,
       onStored: (r) => this.forwardInbound(r),
       onReceipt: (r) => this.applyReceipt(r),
       logger: this.log,

@@ -465,15 +465,20 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
 
   private handleCancel(tx: ServerTransaction<SipTarget>, req: SipRequest): void {
     const inviteTx = this.transactions.findInviteServerTransaction(req);
-    const session = inviteTx ? this.pendingInvites.get(inviteTx) : undefined;
-    if (!session) {
-      // §9.2: no matching transaction -> 481.
+    if (!inviteTx) {
+      // §9.2: "If the UAS did not find a matching transaction for the CANCEL ... it SHOULD respond to the CANCEL
+      // with a 481 (Call Leg/Transaction Does Not Exist)."
       this.refuse(tx, req, 481);
       return;
     }
-    // §9.2: answer the CANCEL 200 (with the To tag of our responses to the INVITE), then the INVITE 487.
-    tx.respond(createResponse(req, 200, undefined, { toTag: session.localTag }));
-    session.cancel();
+    // §9.2: a CANCEL matching a transaction is answered by the UAS itself with 200, with the To tag of our responses
+    // to the INVITE. That holds also once the INVITE has its final response (the transaction lingers in Completed,
+    // Confirmed or Accepted, RFC 6026 §7.1): then the CANCEL has no effect on the INVITE. Before the final response
+    // the INVITE gets 487.
+    const session = this.pendingInvites.get(inviteTx);
+    const toTag = session?.localTag ?? inviteTx.finalToTag ?? inviteTx.lastResponse?.toTag;
+    tx.respond(createResponse(req, 200, undefined, { toTag }));
+    session?.cancel();
   }
 
   private handleInDialog(tx: ServerTransaction<SipTarget>, req: SipRequest, dialog: Dialog): void {

@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { startTestServer, type TestServer } from '../../helpers/server';
+import { until } from '../../helpers/wait';
 
 /** The HS256 secret every API test server is started with. */
 export const TEST_JWT_SECRET = 'integration-test-secret-0123456789abcdef';
@@ -72,4 +73,25 @@ export function errorOf(res: ApiResponse): { code: string; message: string; fiel
   const body = res.body as { error?: { code: string; message: string; field?: string } };
   if (body === null || typeof body !== 'object' || body.error === undefined) throw new Error(`not an error body: ${res.text}`);
   return body.error;
+}
+
+/** A recording as GET /api/recordings lists it. */
+export interface RecordingJson {
+  id: string;
+  call_id: string;
+  status: string;
+  channels: number;
+  duration_s: number;
+  size_bytes: number;
+  file_name: string;
+  source: string;
+}
+
+/** The recording of `callId` (in `status`, when given), waiting for it. */
+export function recordingOf(server: TestServer, callId: string, status?: string): Promise<RecordingJson> {
+  return until(async () => {
+    const r = await call(server, 'GET', `/api/recordings?call_id=${encodeURIComponent(callId)}`);
+    const item = (r.body as { items: RecordingJson[] }).items[0];
+    return item && (status === undefined || item.status === status) ? item : undefined;
+  }, `a ${status ?? ''} recording of ${callId}`);
 }

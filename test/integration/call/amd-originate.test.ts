@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MachineDetectionService, WebhookNotifier, type CallApp, type MachineDetectionOutcome } from '../../../src/call';
 import { loadWavAs8kMono } from '../../../src/dsp';
 import { createRepositories } from '../../../src/store';
 import { startTestServer, type TestServer } from '../../helpers/server';
+import { WebhookSink } from '../../helpers/webhook-sink';
 import { endedCdr, until } from './call-kit';
 import { SipPeer } from './ivr-queue-kit';
 
@@ -18,21 +17,10 @@ const FIXTURES = resolve(__dirname, '../../fixtures/audio/amd');
 let srv: TestServer;
 let amd: MachineDetectionService;
 const webhooks = new WebhookNotifier({ maxAttempts: 1 });
-let hooks: Server;
-let hookUrl = '';
-const hookEvents: Record<string, unknown>[] = [];
+let hooks: WebhookSink;
 
 beforeAll(async () => {
-  hooks = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      hookEvents.push(JSON.parse(body) as Record<string, unknown>);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
-  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/status`;
+  hooks = await WebhookSink.start();
   srv = await startTestServer({ SIP_TRANSPORTS: 'udp', DEFAULT_ROUTE: 'reject' });
   amd = new MachineDetectionService({ calls: srv.server.calls, cdr: createRepositories(srv.server.db).calls, webhooks });
 }, 60_000);
@@ -40,14 +28,14 @@ beforeAll(async () => {
 afterAll(async () => {
   webhooks.close();
   await srv?.stop();
-  await new Promise<void>((r) => hooks.close(() => r()));
+  await hooks?.close();
 });
 
 /** Originate to a UAS that answers and plays `fixture`; returns the call id and the verdict. */
 async function detect(fixture: string, route: string, waitForBeep: boolean): Promise<{ callId: string; outcome: MachineDetectionOutcome; peer: SipPeer }> {
   const peer = await SipPeer.open({ user: 'uas' });
   const answered = peer.answer(15_000);
-  const info = await srv.server.calls.originate({ from: '+15550001000', to: `sip:uas@127.0.0.1:${peer.sipPort}`, route, timeoutS: 10, webhookUrl: hookUrl });
+  const info = await srv.server.calls.originate({ from: '+15550001000', to: `sip:uas@127.0.0.1:${peer.sipPort}`, route, timeoutS: 10, webhookUrl: hooks.url });
   expect(amd.request(info.callId, { waitForBeep })).toBe(true);
   await answered;
   void peer.sendPcm(loadWavAs8kMono(readFileSync(resolve(FIXTURES, fixture))));
@@ -80,7 +68,7 @@ describe('answering-machine detection on originate', () => {
       const meta = cdr['metadata'] as { amd?: { result: string; beep: unknown } };
       expect(meta.amd?.result).toBe('machine');
       expect(meta.amd?.beep).not.toBeNull();
-      const hook = await until(() => hookEvents.find((e) => e['event'] === 'machine_detection' && e['call_id'] === callId), 'the AMD webhook');
+      const hook = await hooks.find('machine_detection', callId, 'the AMD webhook');
       expect(hook['amd']).toMatchObject({ result: 'machine' });
       const events = await srv.server.db.query<{ data: Record<string, unknown> }>(`SELECT data FROM call_events WHERE call_id = $1 AND type = 'amd'`, [callId]);
       expect(events.rows[0]?.data['result']).toBe('machine');

@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CallState } from '../../../src/call';
 import { createRepositories, type Repositories } from '../../../src/store';
 import { startTestServer, type TestServer } from '../../helpers/server';
 import { runSipp, scenarioPath, startSipp } from '../../helpers/sipp';
+import { WebhookSink } from '../../helpers/webhook-sink';
 import { endedCdr, events, injection, mohDir, removeScratch, scenario, until } from './call-kit';
 
 // Call control features against SIPp peers over real sockets, CDRs in the real PostgreSQL: outbound originate
@@ -12,19 +11,10 @@ import { endedCdr, events, injection, mohDir, removeScratch, scenario, until } f
 
 let srv: TestServer;
 let repos: Repositories;
-let hooks: Server;
-const hookEvents: { event: string; call_id: string; sip_code?: number }[] = [];
+let hooks: WebhookSink<{ event: string; call_id: string; sip_code?: number }>;
 
 beforeAll(async () => {
-  hooks = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      hookEvents.push(JSON.parse(body) as { event: string; call_id: string });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
+  hooks = await WebhookSink.start();
   srv = await startTestServer({
     DEFAULT_ROUTE: 'echo',
     SIP_TRANSPORTS: 'udp',
@@ -39,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  await new Promise<void>((r) => hooks.close(() => r()));
+  await hooks?.close();
   removeScratch();
 });
 
@@ -49,8 +39,7 @@ describe('outbound originate', () => {
   it('answers the digest challenge, is answered, and is hung up from our side; webhooks follow the call', async () => {
     const peer = await uas('uas-auth');
     try {
-      const url = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/status`;
-      const info = await srv.server.calls.originate({ from: '+15550001000', to: `sip:bob@127.0.0.1:${peer.port}`, route: 'echo', timeoutS: 10, webhookUrl: url });
+      const info = await srv.server.calls.originate({ from: '+15550001000', to: `sip:bob@127.0.0.1:${peer.port}`, route: 'echo', timeoutS: 10, webhookUrl: hooks.url });
       expect(info.direction).toBe('outbound');
       await until(() => srv.server.calls.get(info.callId)?.state === 'answered', 'the answer');
       expect(srv.server.calls.hangup(info.callId)).toBe(true);
@@ -60,7 +49,7 @@ describe('outbound originate', () => {
       const row = await endedCdr(srv.server.db, 'call_id = $1', [info.callId]);
       expect(row).toMatchObject({ direction: 'outbound', from_number: '+15550001000', to_number: 'bob', status: 'completed', sip_code: 200, hangup_side: 'api' });
       const seen = await until(() => {
-        const mine = hookEvents.filter((e) => e.call_id === info.callId).map((e) => e.event);
+        const mine = hooks.events.filter((e) => e.call_id === info.callId).map((e) => e.event);
         return mine.includes('completed') ? mine : undefined;
       }, 'the completed webhook');
       expect(seen).toEqual(['initiated', 'answered', 'completed']);

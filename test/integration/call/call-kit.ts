@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Database } from '../../../src/store';
-import { scenarioPath } from '../../helpers/sipp';
+import { runSipp, scenarioPath, type SippOptions, type SippResult } from '../../helpers/sipp';
+import { until } from '../../helpers/wait';
+
+export { until };
 
 // Shared bits of the call-control integration tests: scenario files with absolute pcap paths, SIPp injection files
 // (the caller number, the target port), CDR reads, and waiting on conditions (never on elapsed time).
@@ -55,20 +58,19 @@ export async function events(db: Database, callId: string): Promise<string[]> {
   return res.rows.map((r) => r.type);
 }
 
-/** Poll `probe` until it returns a value (not undefined/false), bounded by `attempts` x 100 ms. */
-export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, attempts = 150): Promise<T> {
-  for (let i = 0; i < attempts; i++) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** The closed CDR of the latest call matching `where`. */
 export function endedCdr(db: Database, where: string, params: unknown[] = []): Promise<CdrRow> {
   return until(async () => {
     const row = await cdr(db, where, params);
     return row && row['ended_at'] !== null ? row : undefined;
   }, `an ended CDR where ${where}`);
+}
+
+/** Runs SIPp to completion and expects a clean run: no unexpected message, exit code 0, every call successful. */
+export async function runSippCleanly(opts: SippOptions): Promise<SippResult> {
+  const r = await runSipp(opts);
+  expect(r.errors).toBe('');
+  expect(r.exitCode).toBe(0);
+  expect(r.successful).toBe(opts.calls);
+  return r;
 }

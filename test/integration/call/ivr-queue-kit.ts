@@ -58,6 +58,23 @@ export function toneShare(samples: Int16Array, hz: number): number {
   return (2 * mag2) / (samples.length * energy);
 }
 
+/** One channel (0 left, 1 right) of interleaved stereo samples. */
+export function channel(samples: Int16Array, ch: number): Int16Array {
+  const out = new Int16Array(samples.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = samples[i * 2 + ch];
+  return out;
+}
+
+/** Expects a stereo recording to hold `leftHz` only on the left and `rightHz` only on the right. */
+export function expectTonesBySide(stereo: Int16Array, leftHz: number, rightHz: number): void {
+  const left = channel(stereo, 0);
+  const right = channel(stereo, 1);
+  expect(toneShare(left, leftHz)).toBeGreaterThan(0.5);
+  expect(toneShare(left, rightHz)).toBeLessThan(0.1);
+  expect(toneShare(right, rightHz)).toBeGreaterThan(0.5);
+  expect(toneShare(right, leftHz)).toBeLessThan(0.1);
+}
+
 export function rms(samples: Int16Array): number {
   let e = 0;
   for (let i = 0; i < samples.length; i++) e += samples[i] * samples[i];

@@ -1,15 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ivrMenuSchema, ivrMenuToRecord } from '../../../src/call';
 import { decodeWav, loadWavAs8kMono, PCMU } from '../../../src/dsp';
 import { createRepositories } from '../../../src/store';
-import { startSipp } from '../../helpers/sipp';
+import { scenarioPath, startSipp } from '../../helpers/sipp';
 import type { TestServer } from '../../helpers/server';
-import { call, startApiServer } from '../api/api-client';
+import { WebhookSink } from '../../helpers/webhook-sink';
+import { call, recordingOf, startApiServer } from '../api/api-client';
 import { endedCdr, removeScratch, scratchDir, until } from './call-kit';
-import { toneSamples, toneShare, wavOf } from './ivr-queue-kit';
+import { expectTonesBySide, toneSamples, wavOf } from './ivr-queue-kit';
 
 // POST /api/calls/initiate with `record` and `machine_detection`, end to end: the real HTTP API (JWT), the real
 // PostgreSQL, and a SIPp UAS that answers and plays known audio from a capture (play_pcap_audio). The captures are
@@ -18,9 +17,7 @@ import { toneSamples, toneShare, wavOf } from './ivr-queue-kit';
 const AMD_FIXTURES = resolve(__dirname, '../../fixtures/audio/amd');
 
 let srv: TestServer;
-let hooks: Server;
-let hookUrl = '';
-const hookEvents: Record<string, unknown>[] = [];
+let hooks: WebhookSink;
 let menuId = '';
 
 const tone = (hz: number, ms: number, dbm0 = -14): Int16Array => toneSamples({ segments: [{ frequencies: [hz], levelsDbm0: [dbm0], durationMs: ms }], repeat: false }, ms);
@@ -74,114 +71,29 @@ function pcapOf(pcm: Int16Array): Buffer {
   return Buffer.concat(parts);
 }
 
-/**
- * A SIPp UAS scenario: answers (PCMU), plays `pcap` once the ACK is in, takes re-INVITEs, and answers our BYE. The
- * pause keeps the call up while the capture plays (play_pcap_audio returns at once).
- */
+/** sipp/uas-answer.xml (answers with PCMU, takes re-INVITEs, answers our BYE) playing `pcap` once the ACK is in. */
 function uasScenario(pcap: string): string {
-  const sdp = (version: number, direction: string): string => `
-      v=0
-      o=sipp 53655765 ${version} IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=${direction}
-`;
-  const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="UAS answering and playing a capture">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-  ]]></send>
-  <send retrans="500"><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-${sdp(1, 'sendrecv')}
-  ]]></send>
-  <recv request="ACK" crlf="true"/>
-  <nop><action><exec play_pcap_audio="${pcap}"/></action></nop>
-  <label id="1"/>
-  <recv request="INVITE" optional="true" next="2"/>
-  <recv request="BYE" next="3"/>
-  <label id="2"/>
-  <send retrans="500"><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-${sdp(2, 'sendrecv')}
-  ]]></send>
-  <recv request="ACK" next="1"/>
-  <label id="3"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-  ]]></send>
-  <timewait milliseconds="500"/>
-</scenario>
-`;
+  const ack = '<recv request="ACK" crlf="true"/>';
+  const xml = readFileSync(scenarioPath('uas-answer'), 'utf8');
+  if (!xml.includes(ack)) throw new Error(`no ${ack} in sipp/uas-answer.xml`);
+  // play_pcap_audio returns at once; the scenario's wait for the BYE keeps the call up while the capture plays.
   const file = join(scratchDir(), 'uas-pcap.xml');
-  writeFileSync(file, xml);
+  writeFileSync(file, xml.replace(ack, () => `${ack}\n  <nop><action><exec play_pcap_audio="${pcap}"/></action></nop>`));
   return file;
 }
 
+type Uas = Awaited<ReturnType<typeof startSipp>>;
+
 /** A SIPp UAS that will play `pcm` to whoever calls it. */
-async function uasPlaying(pcm: Int16Array): Promise<Awaited<ReturnType<typeof startSipp>>> {
+async function uasPlaying(pcm: Int16Array): Promise<Uas> {
   const pcap = join(scratchDir(), 'audio.pcap');
   writeFileSync(pcap, pcapOf(pcm));
   return startSipp({ scenario: uasScenario(pcap), calls: 1, timeoutS: 90 });
 }
 
-interface RecordingJson {
-  id: string;
-  call_id: string;
-  status: string;
-  channels: number;
-  duration_s: number;
-  size_bytes: number;
-  file_name: string;
-  source: string;
-}
-
-async function recordingOf(callId: string, status?: string): Promise<RecordingJson> {
-  return until(async () => {
-    const r = await call(srv, 'GET', `/api/recordings?call_id=${encodeURIComponent(callId)}`);
-    const item = (r.body as { items: RecordingJson[] }).items[0];
-    return item && (status === undefined || item.status === status) ? item : undefined;
-  }, `a ${status ?? ''} recording of ${callId}`);
-}
-
-async function initiate(body: Record<string, unknown>): Promise<string> {
-  const r = await call(srv, 'POST', '/api/calls/initiate', { body: { from_number: '+15550001000', webhook_url: hookUrl, timeout: 20, ...body } });
+/** Places a call to `uas` through the API; returns its call id. */
+async function initiate(uas: Uas, body: Record<string, unknown>): Promise<string> {
+  const r = await call(srv, 'POST', '/api/calls/initiate', { body: { from_number: '+15550001000', to_number: `sip:uas@127.0.0.1:${uas.port}`, webhook_url: hooks.url, timeout: 20, ...body } });
   expect(r.status).toBe(201);
   return (r.body as { call_id: string }).call_id;
 }
@@ -193,23 +105,14 @@ async function answered(callId: string): Promise<void> {
   }, 'the answer');
 }
 
-function channel(samples: Int16Array, ch: number): Int16Array {
-  const out = new Int16Array(samples.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = samples[i * 2 + ch];
-  return out;
+/** Hangs the call up through the API; the UAS must have seen its one call through. */
+async function hangUp(callId: string, uas: Uas): Promise<void> {
+  expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
+  expect((await uas.done).successful).toBe(1);
 }
 
 beforeAll(async () => {
-  hooks = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      hookEvents.push(JSON.parse(body) as Record<string, unknown>);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
-  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/status`;
+  hooks = await WebhookSink.start();
   const prompts = scratchDir();
   writeFileSync(join(prompts, 'side.wav'), wavOf(tone(1000, 20_000)));
   srv = await startApiServer({ SIP_TRANSPORTS: 'udp', MOH_DIR: prompts, RECORDINGS_DIR: join(scratchDir(), 'rec'), DEFAULT_ROUTE: 'reject' });
@@ -219,7 +122,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  await new Promise<void>((r) => hooks.close(() => r()));
+  await hooks?.close();
   removeScratch();
 });
 
@@ -227,31 +130,25 @@ describe('POST /api/calls/initiate with record', () => {
   it('records the placed call: a recordings row linked to the CDR, the callee on the left, our side on the right', async () => {
     const uas = await uasPlaying(tone(440, 3000));
     try {
-      const callId = await initiate({ to_number: `sip:uas@127.0.0.1:${uas.port}`, route: `ivr:${menuId}`, record: true });
+      const callId = await initiate(uas, { route: `ivr:${menuId}`, record: true });
       await answered(callId);
-      const live = await recordingOf(callId, 'recording');
+      const live = await recordingOf(srv, callId, 'recording');
       expect(live).toMatchObject({ source: 'originate', channels: 2 });
       // Wait for the callee's 3 s of audio to be in the file (stereo PCM16: 32 000 bytes a second), then hang up.
       const path = join(srv.server.config.media.recordingsDir, live.file_name);
       await until(() => (statSync(path, { throwIfNoEntry: false })?.size ?? 0) >= 44 + 3.2 * 32_000, 'the callee audio in the recording', 300);
-      expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
-      expect((await uas.done).successful).toBe(1);
+      await hangUp(callId, uas);
 
-      const rec = await recordingOf(callId, 'completed');
+      const rec = await recordingOf(srv, callId, 'completed');
       const cdr = await endedCdr(srv.server.db, 'call_id = $1', [callId]);
       expect(cdr['recording_id']).toBe(rec.id);
       expect(cdr['direction']).toBe('outbound');
       const wav = decodeWav(readFileSync(path));
       expect(wav.channels).toBe(2);
       expect(wav.samples.length * 2 + 44).toBe(rec.size_bytes);
-      const left = channel(wav.samples, 0);
-      const right = channel(wav.samples, 1);
       // The callee's 440 Hz only on the left, the IVR prompt's 1 kHz only on the right.
-      expect(toneShare(left, 440)).toBeGreaterThan(0.5);
-      expect(toneShare(left, 1000)).toBeLessThan(0.1);
-      expect(toneShare(right, 1000)).toBeGreaterThan(0.5);
-      expect(toneShare(right, 440)).toBeLessThan(0.1);
-      const hook = await until(() => hookEvents.find((e) => e['event'] === 'recording.completed' && e['call_id'] === callId), 'the recording webhook');
+      expectTonesBySide(wav.samples, 440, 1000);
+      const hook = await hooks.find('recording.completed', callId, 'the recording webhook');
       expect(hook).toMatchObject({ recording_id: rec.id, channels: 2, source: 'originate' });
     } finally {
       await uas.stop();
@@ -272,8 +169,8 @@ describe('POST /api/calls/initiate with machine_detection', () => {
   it('classifies a greeting and a beep as a machine, reports it, and starts the route only after the beep', async () => {
     const uas = await uasPlaying(loadWavAs8kMono(readFileSync(join(AMD_FIXTURES, 'machine-greeting-beep.wav'))));
     try {
-      const callId = await initiate({ to_number: `sip:uas@127.0.0.1:${uas.port}`, route: `ivr:${menuId}`, machine_detection: true, machine_detection_wait_for_beep: true });
-      const hook = await until(() => hookEvents.find((e) => e['event'] === 'machine_detection' && e['call_id'] === callId), 'the machine_detection webhook', 400);
+      const callId = await initiate(uas, { route: `ivr:${menuId}`, machine_detection: true, machine_detection_wait_for_beep: true });
+      const hook = await hooks.find('machine_detection', callId, 'the machine_detection webhook', 400);
       const amd = hook['amd'] as { result: string; beep: { after_ms: number; frequency_hz: number } | null };
       expect(amd.result).toBe('machine');
       expect(amd.beep).not.toBeNull();
@@ -288,8 +185,7 @@ describe('POST /api/calls/initiate with machine_detection', () => {
       }, 'the amd and ivr events');
       expect(timeline.indexOf('amd')).toBeLessThan(timeline.findIndex((t) => t.startsWith('ivr.')));
       expect(timeline.indexOf('answered')).toBeLessThan(timeline.indexOf('amd'));
-      expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
-      expect((await uas.done).successful).toBe(1);
+      await hangUp(callId, uas);
     } finally {
       await uas.stop();
     }
@@ -298,14 +194,13 @@ describe('POST /api/calls/initiate with machine_detection', () => {
   it('classifies a short hello and silence as a human', async () => {
     const uas = await uasPlaying(loadWavAs8kMono(readFileSync(join(AMD_FIXTURES, 'human-hello.wav'))));
     try {
-      const callId = await initiate({ to_number: `sip:uas@127.0.0.1:${uas.port}`, route: 'answer', machine_detection: true });
-      const hook = await until(() => hookEvents.find((e) => e['event'] === 'machine_detection' && e['call_id'] === callId), 'the machine_detection webhook', 300);
+      const callId = await initiate(uas, { route: 'answer', machine_detection: true });
+      const hook = await hooks.find('machine_detection', callId, 'the machine_detection webhook', 300);
       expect(hook['amd']).toMatchObject({ result: 'human', reason: 'short-greeting' });
       expect(await cdrAmd(callId)).toMatchObject({ result: 'human', beep: null });
       const events = await srv.server.db.query<{ data: Record<string, unknown> }>(`SELECT data FROM call_events WHERE call_id = $1 AND type = 'amd'`, [callId]);
       expect(events.rows[0]?.data['result']).toBe('human');
-      expect((await call(srv, 'POST', `/api/calls/${encodeURIComponent(callId)}/hangup`)).status).toBe(200);
-      expect((await uas.done).successful).toBe(1);
+      await hangUp(callId, uas);
     } finally {
       await uas.stop();
     }

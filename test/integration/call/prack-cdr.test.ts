@@ -1,4 +1,4 @@
-import { createSocket, type Socket } from 'node:dgram';
+import { header, PCMU_OFFER as SDP, RawSipSocket, toTagOf, type RawRequestOptions } from '../../helpers/raw-sip';
 import { startTestServer, type TestServer } from '../../helpers/server';
 import { endedCdr, events, until } from './call-kit';
 
@@ -8,50 +8,25 @@ import { endedCdr, events, until } from './call-kit';
 // failed call, 500, prack-timeout; with a late PRACK the answer time is after the PRACK.
 
 let srv: TestServer;
-let sock: Socket;
-const inbox: string[] = [];
+let sock: RawSipSocket;
 
 beforeAll(async () => {
   srv = await startTestServer({ DEFAULT_ROUTE: 'answer', SIP_TRANSPORTS: 'udp', SIP_T1_MS: '50' });
-  sock = createSocket('udp4');
-  sock.on('message', (m) => inbox.push(m.toString('latin1')));
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  sock = await RawSipSocket.open();
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => sock.close(() => r()));
+  await sock?.close();
   await srv?.stop();
 });
 
 beforeEach(() => {
-  inbox.length = 0;
+  sock.inbox.length = 0;
 });
 
-const port = (): number => Number(srv.udpTarget.split(':')[1]);
-const send = (text: string): void => sock.send(Buffer.from(text), port(), '127.0.0.1');
-const header = (msg: string, name: string): string | undefined => new RegExp(`\r\n${name}: *([^\r\n]*)`, 'i').exec(msg)?.[1];
-const find = (pred: (m: string) => boolean, what: string): Promise<string> => until(() => inbox.find(pred), what);
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
-
-function request(from: string, method: string, cseq: number, opts: { branch: string; toTag?: string; extra?: string[]; body?: string }): string {
-  const me = `127.0.0.1:${sock.address().port}`;
-  const body = opts.body ?? '';
-  return [
-    `${method} sip:1000@${srv.udpTarget} SIP/2.0`,
-    `Via: SIP/2.0/UDP ${me};branch=z9hG4bK-${from}-${opts.branch}`,
-    'Max-Forwards: 70',
-    `From: <sip:${from}@${me}>;tag=${from}1`,
-    `To: <sip:1000@${srv.udpTarget}>${opts.toTag ? `;tag=${opts.toTag}` : ''}`,
-    `Call-ID: ${from}@127.0.0.1`,
-    `CSeq: ${cseq} ${method}`,
-    `Contact: <sip:${from}@${me}>`,
-    ...(opts.extra ?? []),
-    ...(body ? ['Content-Type: application/sdp'] : []),
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    '',
-    body,
-  ].join('\r\n');
-}
+const send = (text: string): void => sock.send(text, srv.udpTarget);
+const find = (pred: (m: string) => boolean, what: string): Promise<string> => sock.find(pred, what);
+const request = (from: string, method: string, cseq: number, opts: RawRequestOptions): string => sock.request(srv.udpTarget, { user: from }, method, cseq, opts);
 
 describe('CDR of a call whose 2xx waits for a PRACK (RFC 3262 §3)', () => {
   it('no PRACK ever: 500 to the INVITE, no 2xx, and the CDR reads failed / 500 / prack-timeout, never answered', async () => {
@@ -61,11 +36,11 @@ describe('CDR of a call whose 2xx waits for a PRACK (RFC 3262 §3)', () => {
     expect(header(ringing, 'Require')).toBe('100rel');
     // The 180 keeps coming unacknowledged, then the INVITE gets 500 (64*T1).
     const failed = await find((m) => m.startsWith('SIP/2.0 500 ') && /CSeq: 1 INVITE/.test(m), 'the 500 to the INVITE');
-    const toTag = /\r\nTo: [^\r\n]*;tag=([^\s;>\r\n]+)/i.exec(failed)![1];
+    const toTag = toTagOf(failed);
     // RFC 3261 §17.1.1.3: the ACK for a non-2xx final goes in the INVITE transaction (same branch).
     send(request(from, 'ACK', 1, { branch: 'inv', toTag }));
-    expect(inbox.filter((m) => m.startsWith('SIP/2.0 180 ')).length).toBeGreaterThan(1);
-    expect(inbox.some((m) => m.startsWith('SIP/2.0 200 '))).toBe(false);
+    expect(sock.inbox.filter((m) => m.startsWith('SIP/2.0 180 ')).length).toBeGreaterThan(1);
+    expect(sock.inbox.some((m) => m.startsWith('SIP/2.0 200 '))).toBe(false);
     const row = await endedCdr(srv.server.db, 'from_number = $1', [from]);
     expect(row).toMatchObject({ status: 'failed', sip_code: 500, hangup_cause: 'prack-timeout', answered_at: null, billable_s: 0 });
     const timeline = await events(srv.server.db, row['call_id'] as string);
@@ -78,10 +53,10 @@ describe('CDR of a call whose 2xx waits for a PRACK (RFC 3262 §3)', () => {
     send(request(from, 'INVITE', 1, { branch: 'inv', extra: ['Require: 100rel'], body: SDP }));
     const ringing = await find((m) => m.startsWith('SIP/2.0 180 '), 'the reliable 180');
     const rseq = Number(header(ringing, 'RSeq'));
-    const toTag = /\r\nTo: [^\r\n]*;tag=([^\s;>\r\n]+)/i.exec(ringing)![1];
+    const toTag = toTagOf(ringing);
     // Let the 180 be re-sent unacknowledged; meanwhile the route has answered but the 2xx is held.
-    await until(() => inbox.filter((m) => m.startsWith('SIP/2.0 180 ')).length >= 3 || undefined, 'two retransmissions of the 180');
-    expect(inbox.some((m) => m.startsWith('SIP/2.0 200 '))).toBe(false);
+    await until(() => sock.inbox.filter((m) => m.startsWith('SIP/2.0 180 ')).length >= 3 || undefined, 'two retransmissions of the 180');
+    expect(sock.inbox.some((m) => m.startsWith('SIP/2.0 200 '))).toBe(false);
     const live = await until(async () => {
       const r = await srv.server.db.query<{ status: string; answered_at: Date | null }>('SELECT status, answered_at FROM calls WHERE from_number = $1', [from]);
       return r.rows[0];

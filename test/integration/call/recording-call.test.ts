@@ -6,9 +6,9 @@ import { ivrMenuSchema, ivrMenuToRecord } from '../../../src/call';
 import { decodeWav } from '../../../src/dsp';
 import { createRepositories, type Repositories } from '../../../src/store';
 import type { TestServer } from '../../helpers/server';
-import { call, mint, startApiServer } from '../api/api-client';
+import { call, mint, recordingOf, startApiServer, type RecordingJson } from '../api/api-client';
 import { endedCdr, removeScratch, scratchDir, until } from './call-kit';
-import { SipPeer, toneSamples, toneShare, wavOf } from './ivr-queue-kit';
+import { expectTonesBySide, SipPeer, toneSamples, wavOf } from './ivr-queue-kit';
 
 // Recording over real sockets and the real PostgreSQL: the caller sends a 440 Hz tone, the server side (an IVR prompt)
 // plays 1 kHz. The stereo WAV must hold the caller on the left and the other side on the right; the row, the CDR
@@ -22,17 +22,6 @@ const transcribed: { callId: string; type: string; bytes: number }[] = [];
 let menuId = '';
 
 const tone = (hz: number, ms: number, dbm0 = -14): Int16Array => toneSamples({ segments: [{ frequencies: [hz], levelsDbm0: [dbm0], durationMs: ms }], repeat: false }, ms);
-
-interface RecordingJson {
-  id: string;
-  call_id: string;
-  status: string;
-  channels: number;
-  duration_s: number;
-  size_bytes: number;
-  file_name: string;
-  source: string;
-}
 
 beforeAll(async () => {
   hooks = createServer((req, res) => {
@@ -74,20 +63,6 @@ afterAll(async () => {
   removeScratch();
 });
 
-function channel(samples: Int16Array, ch: number): Int16Array {
-  const out = new Int16Array(samples.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = samples[i * 2 + ch];
-  return out;
-}
-
-async function completedRecording(callId: string): Promise<RecordingJson> {
-  return until(async () => {
-    const r = await call(srv, 'GET', `/api/recordings?call_id=${encodeURIComponent(callId)}`);
-    const item = (r.body as { items: RecordingJson[] }).items[0];
-    return item?.status === 'completed' ? item : undefined;
-  }, 'a completed recording');
-}
-
 describe('call recording', () => {
   it('records a number that records: caller left, other side right; metadata, CDR link, webhook, Range download, transcript', async () => {
     const peer = await SipPeer.open({ user: 'recorded' });
@@ -98,7 +73,7 @@ describe('call recording', () => {
     } finally {
       await peer.close();
     }
-    const rec = await completedRecording(peer.callId);
+    const rec = await recordingOf(srv, peer.callId, 'completed');
     expect(rec).toMatchObject({ call_id: peer.callId, channels: 2, source: 'number' });
     expect(rec.duration_s).toBeGreaterThan(2);
 
@@ -114,13 +89,8 @@ describe('call recording', () => {
     expect(wavBytes.length).toBe(rec.size_bytes);
     const wav = decodeWav(wavBytes);
     expect(wav.channels).toBe(2);
-    const left = channel(wav.samples, 0);
-    const right = channel(wav.samples, 1);
     // The caller's 440 Hz on the left only; the prompt's 1 kHz on the right only.
-    expect(toneShare(left, 440)).toBeGreaterThan(0.5);
-    expect(toneShare(left, 1000)).toBeLessThan(0.1);
-    expect(toneShare(right, 1000)).toBeGreaterThan(0.5);
-    expect(toneShare(right, 440)).toBeLessThan(0.1);
+    expectTonesBySide(wav.samples, 440, 1000);
 
     const range = await fetch(`http://127.0.0.1:${srv.server.apiPort}/api/recordings/${rec.id}/audio`, { headers: { authorization: `Bearer ${mint()}`, range: 'bytes=0-43' } });
     expect(range.status).toBe(206);

@@ -1,7 +1,7 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { runSipp, scenarioPath } from '../../helpers/sipp';
+import { header, PCMU_OFFER as sdp, RawSipSocket, toTagOf, type RawRequestOptions } from '../../helpers/raw-sip';
+import { scenarioPath } from '../../helpers/sipp';
 import { startTestServer, type TestServer } from '../../helpers/server';
-import { endedCdr, until } from '../call/call-kit';
+import { endedCdr, runSippCleanly, until } from '../call/call-kit';
 
 // RFC 3262 as the answering side, over real UDP: SIPp requires 100rel (sipp/uac-100rel.xml) against the answer route,
 // which rings with 180 and answers at once; the 180 must come reliably and the 200 only after its PRACK. A raw socket
@@ -19,10 +19,7 @@ afterAll(async () => {
 
 describe('reliable provisional responses (RFC 3262) against SIPp', () => {
   it('sends 180 with RSeq and Require: 100rel, answers the PRACK 200, then the INVITE 200; the call completes', async () => {
-    const r = await runSipp({ scenario: scenarioPath('uac-100rel'), target: srv.udpTarget, calls: 5, rate: 5, service: '1000', timeoutS: 40 });
-    expect(r.errors).toBe('');
-    expect(r.exitCode).toBe(0);
-    expect(r.successful).toBe(5);
+    const r = await runSippCleanly({ scenario: scenarioPath('uac-100rel'), target: srv.udpTarget, calls: 5, rate: 5, service: '1000', timeoutS: 40 });
     expect(r.failed).toBe(0);
     const row = await endedCdr(srv.server.db, 'from_number = $1', ['prack']);
     expect(row).toMatchObject({ status: 'completed', hangup_side: 'caller', sip_code: 200 });
@@ -31,48 +28,22 @@ describe('reliable provisional responses (RFC 3262) against SIPp', () => {
 });
 
 describe('PRACK matching over a raw UDP socket', () => {
-  let sock: Socket;
-  const inbox: string[] = [];
+  let sock: RawSipSocket;
   beforeAll(async () => {
-    sock = createSocket('udp4');
-    sock.on('message', (m) => inbox.push(m.toString('latin1')));
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    sock = await RawSipSocket.open();
   });
-  afterAll(() => new Promise<void>((r) => sock.close(() => r())));
+  afterAll(() => sock?.close());
 
   /** The server the raw caller talks to (the answer route, or one ringing with early media). */
   let target: TestServer;
   beforeEach(() => {
     target = srv;
-    inbox.length = 0;
+    sock.inbox.length = 0;
   });
-  const port = (): number => Number(target.udpTarget.split(':')[1]);
-  const send = (text: string): void => sock.send(Buffer.from(text), port(), '127.0.0.1');
-  const header = (msg: string, name: string): string | undefined => new RegExp(`\r\n${name}: *([^\r\n]*)`, 'i').exec(msg)?.[1];
-  const find = (pred: (m: string) => boolean, what: string): Promise<string> => until(() => inbox.find(pred), what);
-
-  function request(method: string, cseq: number, opts: { toTag?: string; extra?: string[]; body?: string; branch: string; from?: string }): string {
-    const me = `127.0.0.1:${sock.address().port}`;
-    const body = opts.body ?? '';
-    const from = opts.from ?? 'rawprack';
-    return [
-      `${method} sip:1000@${target.udpTarget} SIP/2.0`,
-      `Via: SIP/2.0/UDP ${me};branch=z9hG4bK-${from}-${opts.branch}`,
-      'Max-Forwards: 70',
-      `From: <sip:${from}@${me}>;tag=raw1`,
-      `To: <sip:1000@${target.udpTarget}>${opts.toTag ? `;tag=${opts.toTag}` : ''}`,
-      `Call-ID: ${from}-1@127.0.0.1`,
-      `CSeq: ${cseq} ${method}`,
-      `Contact: <sip:rawprack@${me}>`,
-      ...(opts.extra ?? []),
-      ...(body ? ['Content-Type: application/sdp'] : []),
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      '',
-      body,
-    ].join('\r\n');
-  }
-
-  const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+  const send = (text: string): void => sock.send(text, target.udpTarget);
+  const find = (pred: (m: string) => boolean, what: string): Promise<string> => sock.find(pred, what);
+  const request = (method: string, cseq: number, opts: RawRequestOptions & { from?: string }): string =>
+    sock.request(target.udpTarget, { user: opts.from ?? 'rawprack' }, method, cseq, opts);
 
   it('answers 481 to a PRACK with the wrong RSeq, keeps the 180 coming, and 200s the right one before the INVITE', async () => {
     send(request('INVITE', 1, { branch: 'rawinv', extra: ['Require: 100rel'], body: sdp }));
@@ -80,15 +51,15 @@ describe('PRACK matching over a raw UDP socket', () => {
     expect(header(ringing, 'Require')).toBe('100rel');
     const rseq = Number(header(ringing, 'RSeq'));
     expect(rseq).toBeGreaterThan(0);
-    const toTag = /\r\nTo: [^\r\n]*;tag=([^\s;>\r\n]+)/i.exec(ringing)![1];
+    const toTag = toTagOf(ringing);
     send(request('PRACK', 2, { branch: 'rawprack2', toTag, extra: [`RAck: ${rseq + 1} 1 INVITE`] }));
     await find((m) => m.startsWith('SIP/2.0 481 ') && /CSeq: 2 PRACK/.test(m), 'the 481 to the wrong PRACK');
-    expect(inbox.some((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 1 INVITE/.test(m))).toBe(false);
+    expect(sock.inbox.some((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 1 INVITE/.test(m))).toBe(false);
     // Unacknowledged, the 180 is re-sent (T1, then doubling).
-    await until(() => inbox.filter((m) => m.startsWith('SIP/2.0 180 ')).length >= 2 || undefined, 'a retransmitted 180');
+    await until(() => sock.inbox.filter((m) => m.startsWith('SIP/2.0 180 ')).length >= 2 || undefined, 'a retransmitted 180');
     send(request('PRACK', 3, { branch: 'rawprack3', toTag, extra: [`RAck: ${rseq} 1 INVITE`] }));
     const ok = await find((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 1 INVITE/.test(m), 'the 200 to the INVITE');
-    const order = inbox.filter((m) => m.startsWith('SIP/2.0 200 ')).map((m) => header(m, 'CSeq'));
+    const order = sock.inbox.filter((m) => m.startsWith('SIP/2.0 200 ')).map((m) => header(m, 'CSeq'));
     expect(order.slice(0, 2)).toEqual(['3 PRACK', '1 INVITE']);
     expect(ok).toMatch(/\r\nContent-Type: application\/sdp/i);
     send(request('ACK', 1, { branch: 'rawack', toTag }));
@@ -109,13 +80,13 @@ describe('PRACK matching over a raw UDP socket', () => {
       expect(progress).toMatch(/\r\nContent-Type: application\/sdp/i);
       expect(progress).toMatch(/\r\nm=audio \d+ RTP\/AVP 0/);
       const rseq = Number(header(progress, 'RSeq'));
-      const toTag = /\r\nTo: [^\r\n]*;tag=([^\s;>\r\n]+)/i.exec(progress)![1];
+      const toTag = toTagOf(progress);
       // Unacknowledged, the 183 is re-sent and the 200 is held back.
-      await until(() => inbox.filter((m) => m.startsWith('SIP/2.0 183 ')).length >= 2 || undefined, 'a retransmitted 183');
-      expect(inbox.some((m) => m.startsWith('SIP/2.0 200 '))).toBe(false);
+      await until(() => sock.inbox.filter((m) => m.startsWith('SIP/2.0 183 ')).length >= 2 || undefined, 'a retransmitted 183');
+      expect(sock.inbox.some((m) => m.startsWith('SIP/2.0 200 '))).toBe(false);
       send(request('PRACK', 2, { from, branch: 'prack', toTag, extra: [`RAck: ${rseq} 1 INVITE`] }));
       await find((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 1 INVITE/.test(m), 'the 200 to the INVITE');
-      expect(inbox.filter((m) => m.startsWith('SIP/2.0 200 ')).map((m) => header(m, 'CSeq'))).toEqual(['2 PRACK', '1 INVITE']);
+      expect(sock.inbox.filter((m) => m.startsWith('SIP/2.0 200 ')).map((m) => header(m, 'CSeq'))).toEqual(['2 PRACK', '1 INVITE']);
       send(request('ACK', 1, { from, branch: 'ack', toTag }));
       send(request('BYE', 3, { from, branch: 'bye', toTag }));
       await find((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 3 BYE/.test(m), 'the 200 to the BYE');

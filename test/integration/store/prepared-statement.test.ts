@@ -1,4 +1,4 @@
-import type { PreparedQuery } from '../../../src/store';
+import { createRepositories, type PreparedQuery } from '../../../src/store';
 import { sqlLiterals } from '../../../src/store/pglite-database';
 import { TEST_BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db';
 
@@ -58,6 +58,34 @@ describe.each(TEST_BACKENDS)('prepared statements on %s', (backend) => {
     await t.db.runPrepared!(insert, ['after-error', 'ok', 99, true]);
     const res = await t.db.query<{ v: string }>("SELECT v FROM prepared_kv WHERE k = 'after-error'");
     expect(res.rows).toEqual([{ v: 'ok' }]);
+  });
+});
+
+describe.each(TEST_BACKENDS)('CDR batch through the prepared statement on %s', (backend) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(backend);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.destroy();
+  });
+
+  it('gives every inserted CDR its own UUID, by which it reads back', async () => {
+    const repos = createRepositories(t.db);
+    const ids = Array.from({ length: 5 }, (_, i) => `prepared-${i}@batch`);
+    // Twice: the first batch prepares the statement, the next ones only execute it.
+    for (const chunk of [ids.slice(0, 2), ids.slice(2)]) {
+      await repos.calls.writeBatch(
+        chunk.map((callId) => ({ callId, create: { callId, instanceId: 'prep', direction: 'inbound' as const, fromNumber: 'a', toNumber: 'b' }, events: [{ type: 'initiated' }] })),
+      );
+    }
+    const rows = await Promise.all(ids.map((id) => repos.calls.getByCallId(id)));
+    const uuids = rows.map((r) => r?.id);
+    expect(new Set(uuids).size).toBe(ids.length);
+    for (const [i, uuid] of uuids.entries()) {
+      expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect((await repos.calls.getById(uuid as string))?.callId).toBe(ids[i]);
+    }
   });
 });
 

@@ -1,12 +1,12 @@
-import { createSocket } from 'node:dgram';
 import { DigestClient } from '../../../src/sip/auth';
 import { parseMessage, type SipResponse } from '../../../src/sip/message';
 import { SipTransportLayer } from '../../../src/sip/transport';
 import { SipUserAgent, type ClientInviteSession, type InviteFailure } from '../../../src/sip/ua';
 import { createRepositories, SecretCipher, type Repositories, type TrunkRecord } from '../../../src/store';
 import { systemClock } from '../../../src/util';
+import { isResponse, RawSipSocket, toTagOf, type RawRequestOptions } from '../../helpers/raw-sip';
 import { startTestServer, type TestServer } from '../../helpers/server';
-import { runSipp, scenarioPath, type SippResult } from '../../helpers/sipp';
+import { runSipp, scenarioPath } from '../../helpers/sipp';
 import { endedCdr, injection, removeScratch, until } from '../call/call-kit';
 
 // Inbound identification by digest (issue 7) in the running server on the real PostgreSQL: SIPp calls from
@@ -62,10 +62,13 @@ afterAll(async () => {
   removeScratch();
 });
 
-/** SIPp's UAC from 127.0.0.1; `credentials` (-au / -ap) for the scenario that takes them from the command line. */
-function sipp(name: string, caller: string, credentials?: { username: string; password: string }): Promise<SippResult> {
+/**
+ * One call of SIPp's UAC from 127.0.0.1, which must succeed with no unexpected message; `credentials` (-au / -ap) for
+ * the scenario that takes them from the command line.
+ */
+async function sipp(name: string, caller: string, credentials?: { username: string; password: string }): Promise<void> {
   const auth = credentials ? ['-au', credentials.username, '-ap', credentials.password] : [];
-  return runSipp({
+  const r = await runSipp({
     scenario: scenarioPath(name),
     target: srv.udpTarget,
     calls: 1,
@@ -73,6 +76,8 @@ function sipp(name: string, caller: string, credentials?: { username: string; pa
     timeoutS: 30,
     extra: [...injection([[caller]]), ...auth],
   });
+  expect(r.errors).toBe('');
+  expect(r.successful).toBe(1);
 }
 
 async function cdrCount(from: string): Promise<number> {
@@ -82,9 +87,7 @@ async function cdrCount(from: string): Promise<number> {
 
 it('challenges an unknown source with 407 and takes the retry with the trunk’s credentials as that trunk’s call', async () => {
   const before = srv.server.trunks.inboundStats();
-  const r = await sipp('trunk-auth-uac', '+15551230001');
-  expect(r.errors).toBe('');
-  expect(r.successful).toBe(1);
+  await sipp('trunk-auth-uac', '+15551230001');
   const row = await endedCdr(srv.server.db, 'from_number = $1', ['+15551230001']);
   expect(row).toMatchObject({ direction: 'inbound', to_number: DID, status: 'completed', trunk_id: carrier.id, hangup_side: 'caller' });
   // The challenged INVITE made no call of its own: one CDR for the Call-ID.
@@ -98,9 +101,7 @@ it('challenges an unknown source with 407 and takes the retry with the trunk’s
 
 it('refuses the retry with 403 when the password is wrong, counted and recorded', async () => {
   const before = srv.server.trunks.inboundStats();
-  const r = await sipp('trunk-auth-uac-forbidden', '+15551230002', { username: 'carrier', password: 'not-the-password' });
-  expect(r.errors).toBe('');
-  expect(r.successful).toBe(1);
+  await sipp('trunk-auth-uac-forbidden', '+15551230002', { username: 'carrier', password: 'not-the-password' });
   const row = await endedCdr(srv.server.db, 'from_number = $1', ['+15551230002']);
   expect(row).toMatchObject({ status: 'rejected', sip_code: 403, hangup_cause: 'auth-failed', trunk_id: null });
   const after = srv.server.trunks.inboundStats();
@@ -112,9 +113,7 @@ it('refuses the retry with 403 when the password is wrong, counted and recorded'
 
 it('refuses an unknown username with 403 like a wrong password', async () => {
   const before = srv.server.trunks.inboundStats();
-  const r = await sipp('trunk-auth-uac-forbidden', '+15551230003', { username: 'nobody', password: 'c4rrier-pass' });
-  expect(r.errors).toBe('');
-  expect(r.successful).toBe(1);
+  await sipp('trunk-auth-uac-forbidden', '+15551230003', { username: 'nobody', password: 'c4rrier-pass' });
   expect(await endedCdr(srv.server.db, 'from_number = $1', ['+15551230003'])).toMatchObject({ status: 'rejected', sip_code: 403 });
   expect(srv.server.trunks.inboundStats().authFailed - before.authFailed).toBe(1);
 }, 60_000);
@@ -173,97 +172,42 @@ it('does not challenge calls the inbound policy does not govern (the test number
 }, 60_000);
 
 it('keeps the 407 the final answer of its INVITE transaction: a late CANCEL brings no 487, the ACK ends it, the retry is a new call', async () => {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const sock = await RawSipSocket.open();
   try {
-    const lp = sock.address().port;
-    const sipPort = srv.server.sipPorts.udp!;
-    const received: string[] = [];
-    sock.on('message', (m) => received.push(m.toString('latin1')));
-    const send = (t: string): void => {
-      sock.send(Buffer.from(t.replace(/\r?\n/g, '\r\n')), sipPort, '127.0.0.1');
-    };
-    const uri = `sip:${DID}@127.0.0.1:${sipPort}`;
+    const target = srv.udpTarget;
+    const uri = `sip:${DID}@${target}`;
     const callId = `digest-cancel-${process.pid}`;
+    const caller = { user: '+15551230005', tag: 'dc1', callId, to: DID };
+    const send = (method: string, cseq: number, opts: RawRequestOptions): void => sock.send(sock.request(target, caller, method, cseq, opts), target);
+    const response = (status: number, method: string): string | undefined => sock.inbox.find((m) => isResponse(m, status, method));
     const sdp = OFFER.toString('latin1');
-    const inviteText = (branch: string, cseq: number, extra = ''): string => `INVITE ${uri} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${lp};branch=${branch}
-Max-Forwards: 70
-From: <sip:+15551230005@127.0.0.1>;tag=dc1
-To: <sip:${DID}@127.0.0.1>
-Call-ID: ${callId}
-CSeq: ${cseq} INVITE
-Contact: <sip:gw@127.0.0.1:${lp}>
-${extra}Content-Type: application/sdp
-Content-Length: ${OFFER.length}
 
-${sdp}`;
-    const response = (status: number, method: string): string | undefined =>
-      received.find((m) => m.startsWith(`SIP/2.0 ${status} `) && new RegExp(`\r\nCSeq: \\d+ ${method}\r\n`).test(m));
-
-    send(inviteText('z9hG4bKdc1', 1));
+    send('INVITE', 1, { branch: 'dc1', body: sdp });
     const challenge = await until(() => response(407, 'INVITE'), 'the 407');
     // RFC 3261 §9.2: the INVITE has its final response; a CANCEL now has no effect on it.
-    send(`CANCEL ${uri} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bKdc1
-Max-Forwards: 70
-From: <sip:+15551230005@127.0.0.1>;tag=dc1
-To: <sip:${DID}@127.0.0.1>
-Call-ID: ${callId}
-CSeq: 1 CANCEL
-Content-Length: 0
-
-`);
+    send('CANCEL', 1, { branch: 'dc1' });
     // The UA core answers 481 once the INVITE has its final response (RFC 3261 §9.2 would have 200 while the
     // transaction lingers); either way the CANCEL changes nothing: no 487 follows.
     await until(() => response(200, 'CANCEL') ?? response(481, 'CANCEL'), 'the answer to CANCEL');
-    const toWithTag = /\r\nTo: ([^\r\n]+)/.exec(challenge)![1];
     // RFC 3261 §17.1.1.3: the ACK of the 407 has the INVITE's branch and the 407's To tag.
-    send(`ACK ${uri} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bKdc1
-Max-Forwards: 70
-From: <sip:+15551230005@127.0.0.1>;tag=dc1
-To: ${toWithTag}
-Call-ID: ${callId}
-CSeq: 1 ACK
-Content-Length: 0
-
-`);
+    send('ACK', 1, { branch: 'dc1', toTag: toTagOf(challenge) });
     // The retry: a new transaction (new branch, CSeq 2, same Call-ID and From tag) with the trunk's credentials.
     const parsed = parseMessage(Buffer.from(challenge, 'latin1'));
     if (!parsed.ok) throw new Error('unparseable 407');
     const verdict = new DigestClient({ username: 'carrier', password: 'c4rrier-pass' }).handleChallenge(parsed.msg as SipResponse, { method: 'INVITE', uri });
     if (!verdict.retry) throw new Error('no retry');
-    send(inviteText('z9hG4bKdc2', 2, verdict.headers.map(([n, v]) => `${n}: ${v}\n`).join('')));
+    send('INVITE', 2, { branch: 'dc2', extra: verdict.headers.map(([n, v]) => `${n}: ${v}`), body: sdp });
     const ok = await until(() => response(200, 'INVITE'), 'the 200 to the retry');
-    expect(received.some((m) => m.startsWith('SIP/2.0 487 '))).toBe(false);
+    expect(sock.inbox.some((m) => m.startsWith('SIP/2.0 487 '))).toBe(false);
     const active = await until(() => srv.server.calls.list().find((c) => c.from === '+15551230005'), 'the authenticated call');
-    const to = /\r\nTo: ([^\r\n]+)/.exec(ok)![1];
-    send(`ACK ${uri} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bKdc3
-Max-Forwards: 70
-From: <sip:+15551230005@127.0.0.1>;tag=dc1
-To: ${to}
-Call-ID: ${callId}
-CSeq: 2 ACK
-Content-Length: 0
-
-`);
-    send(`BYE ${uri} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bKdc4
-Max-Forwards: 70
-From: <sip:+15551230005@127.0.0.1>;tag=dc1
-To: ${to}
-Call-ID: ${callId}
-CSeq: 3 BYE
-Content-Length: 0
-
-`);
+    const toTag = toTagOf(ok);
+    send('ACK', 2, { branch: 'dc3', toTag });
+    send('BYE', 3, { branch: 'dc4', toTag });
     await until(() => response(200, 'BYE'), 'the 200 to BYE');
     const row = await endedCdr(srv.server.db, 'call_id = $1', [active.callId]);
     expect(row).toMatchObject({ call_id: callId, status: 'completed', trunk_id: carrier.id, hangup_side: 'caller' });
     expect(await cdrCount('+15551230005')).toBe(1);
   } finally {
-    sock.close();
+    await sock.close();
   }
 }, 60_000);

@@ -4,8 +4,7 @@ import { FakeCallPort, numberedFrame } from './fake-call-port';
 const info = new FakeCallPort().info;
 
 function parse(m: string | Buffer): Record<string, unknown> {
-  expect(typeof m).toBe('string');
-  return JSON.parse(m as string) as Record<string, unknown>;
+  return JSON.parse(typeof m === 'string' ? m : m.toString('utf8')) as Record<string, unknown>;
 }
 
 describe('NativeCodec encoding', () => {
@@ -42,6 +41,16 @@ describe('NativeCodec encoding', () => {
     const bytes = Buffer.from(data.audio as string, 'base64');
     expect(bytes.length).toBe(320);
     for (let i = 0; i < 160; i++) expect(bytes.readInt16LE(i * 2)).toBe(frame[i]);
+  });
+
+  it('builds audio_data as UTF-8 bytes for a text frame, also for a call id beyond ASCII', () => {
+    const c = new NativeCodec({ ...info, callId: 'café☎@example.com' });
+    expect(c.audioFrames).toBe('text');
+    const m = c.encodeAudio(numberedFrame(1), 7, 1_700_000_000_000);
+    expect(Buffer.isBuffer(m)).toBe(true);
+    const data = parse(m).data as Record<string, unknown>;
+    expect(data.call_id).toBe('café☎@example.com');
+    expect(data.seq).toBe(7);
   });
 
   it('escapes a call id that needs it (the template uses a JSON literal)', () => {

@@ -47,9 +47,10 @@ interface Harness {
 
 /**
  * An answered, confirmed inbound leg with a session timer of INTERVAL seconds; `refresher` as the caller asks in
- * its Session-Expires. The timer starts at virtual time 0 (the ACK).
+ * its Session-Expires. The 2xx goes out at virtual time 0, where the timer starts (RFC 4028 §10); the ACK comes
+ * `ackDelayMs` later.
  */
-async function answeredLeg(refresher: 'uac' | 'uas', allow = 'INVITE, ACK, BYE, CANCEL, UPDATE'): Promise<Harness> {
+async function answeredLeg(refresher: 'uac' | 'uas', allow = 'INVITE, ACK, BYE, CANCEL, UPDATE', ackDelayMs = 0): Promise<Harness> {
   const clock = new VirtualClock();
   const responses: SipResponse[] = [];
   const requests: SipRequest[] = [];
@@ -123,6 +124,7 @@ async function answeredLeg(refresher: 'uac' | 'uas', allow = 'INVITE, ACK, BYE, 
   leg.on('sessiontimeout', () => h.timeouts++);
   const confirmed = jest.fn();
   leg.on('confirmed', confirmed);
+  if (ackDelayMs > 0) clock.advance(ackDelayMs);
   h.inDialog('ACK', 1, { branch: 'ack1' });
   expect(confirmed).toHaveBeenCalledTimes(1);
   return h;
@@ -130,15 +132,16 @@ async function answeredLeg(refresher: 'uac' | 'uas', allow = 'INVITE, ACK, BYE, 
 
 /**
  * Answer the request the leg sent last with `status` (and an SDP answer for a 2xx to a re-INVITE), and let the leg
- * take the answer (a re-INVITE's outcome arrives through a promise).
+ * take the answer (a re-INVITE's outcome arrives through a promise). A 2xx carries `sessionExpires` (default: the
+ * interval with the leg, the UAC of the refresh, still refreshing).
  */
-async function answerLast(h: Harness, method: string, status: number): Promise<SipRequest> {
+async function answerLast(h: Harness, method: string, status: number, sessionExpires: string | null = `${INTERVAL};refresher=uac`): Promise<SipRequest> {
   const req = [...h.requests].reverse().find((r) => r.method === method);
   expect(req).toBeDefined();
   const body = method === 'INVITE' && status === 200 ? Buffer.from(OFFER) : undefined;
   const res = createResponse(req!, status, undefined, {
     toTag: 'a1',
-    headers: status === 200 ? [['Contact', '<sip:alice@192.0.2.10:5060>'], ['Session-Expires', `${INTERVAL};refresher=uas`]] : [],
+    headers: status === 200 ? [['Contact', '<sip:alice@192.0.2.10:5060>'], ...(sessionExpires === null ? [] : ([['Session-Expires', sessionExpires]] as [string, string][]))] : [],
     body,
     contentType: body ? 'application/sdp' : undefined,
   });
@@ -213,7 +216,8 @@ describe('SipLeg session refresh (RFC 4028 §10): only a 2xx refreshes', () => {
       h.clock.advance(INTERVAL * S / 2);
       const sent = h.requests.filter((r) => r.method === method);
       expect(sent).toHaveLength(1);
-      expect(sent[0].getHeader('Session-Expires')).toBe(`${INTERVAL};refresher=uas`);
+      // RFC 4028 §7.4: refresher=uac, we being the UAC of the refresh and the refresher.
+      expect(sent[0].getHeader('Session-Expires')).toBe(`${INTERVAL};refresher=uac`);
       await answerLast(h, method, status);
       expect(h.leg.isEnded).toBe(false);
       h.clock.advance(EXPIRY_MS - INTERVAL * S / 2 - 1);
@@ -233,5 +237,135 @@ describe('SipLeg session refresh (RFC 4028 §10): only a 2xx refreshes', () => {
       expect(h.requests.filter((r) => r.method === method)).toHaveLength(2);
       expect(h.timeouts).toBe(0);
     });
+  });
+});
+
+describe('SipLeg session timer values (RFC 4028 §9, §10): the party may change them, and the timer starts with the 2xx', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    h?.leg.hangup();
+    await h?.ua.close();
+    await engine.closeAll();
+    h = undefined;
+  });
+
+  const sent = (method: string): SipRequest[] => h!.requests.filter((r) => r.method === method);
+  const lastAnswer = (method: string): SipResponse => {
+    const res = [...h!.responses].reverse().find((r) => r.cseq.method === method);
+    expect(res).toBeDefined();
+    return res!;
+  };
+
+  it('a refresh asking a longer interval: our 2xx takes it up and the session expires by it', async () => {
+    h = await answeredLeg('uac');
+    h.clock.advance(50 * S);
+    h.inDialog('UPDATE', 2, { extra: ['Session-Expires: 120;refresher=uac', 'Supported: timer'] });
+    const ok = lastAnswer('UPDATE');
+    expect(ok.status).toBe(200);
+    expect(ok.getHeader('Session-Expires')).toBe('120;refresher=uac');
+    expect(ok.getHeader('Require')).toBe('timer');
+    // §10: 120 - min(32, 120/3) = 88 s after the 2xx, where a 90 s interval would have expired after 60 s.
+    h.clock.advance(88 * S - 1);
+    expect(h.timeouts).toBe(0);
+    h.clock.advance(1);
+    expect(h.timeouts).toBe(1);
+  });
+
+  it('a refresh asking a shorter interval (still above our Min-SE) is taken up too', async () => {
+    h = await answeredLeg('uac');
+    h.inDialog('UPDATE', 2, { extra: ['Session-Expires: 3600;refresher=uac', 'Supported: timer'] });
+    // Capped at our policy interval (1800), which the 2xx says (§9: the UAS may lower it).
+    expect(lastAnswer('UPDATE').getHeader('Session-Expires')).toBe('1800;refresher=uac');
+    h.clock.advance(10 * S);
+    h.inDialog('INVITE', 3, { extra: ['Session-Expires: 100;refresher=uac', 'Supported: timer'], body: OFFER });
+    expect(lastAnswer('INVITE').getHeader('Session-Expires')).toBe('100;refresher=uac');
+    h.inDialog('ACK', 3, { branch: 'ack3' });
+    // 100 - 32 = 68 s after that 2xx.
+    h.clock.advance(68 * S - 1);
+    expect(h.timeouts).toBe(0);
+    h.clock.advance(1);
+    expect(h.timeouts).toBe(1);
+  });
+
+  it('a refresh below our Min-SE gets 422 with Min-SE and changes nothing', async () => {
+    h = await answeredLeg('uac');
+    h.clock.advance(20 * S);
+    h.inDialog('UPDATE', 2, { extra: ['Session-Expires: 60;refresher=uac', 'Supported: timer'] });
+    const refused = lastAnswer('UPDATE');
+    expect(refused.status).toBe(422);
+    expect(refused.getHeader('Min-SE')).toBe('90');
+    h.clock.advance(EXPIRY_MS - 20 * S - 1);
+    expect(h.timeouts).toBe(0);
+    h.clock.advance(1);
+    expect(h.timeouts).toBe(1);
+  });
+
+  it('a refresh handing us the refresher role (refresher=uas): we refresh half an interval after our 2xx', async () => {
+    h = await answeredLeg('uac');
+    h.clock.advance(30 * S);
+    h.inDialog('UPDATE', 2, { extra: ['Session-Expires: 100;refresher=uas', 'Supported: timer'] });
+    const ok = lastAnswer('UPDATE');
+    expect(ok.getHeader('Session-Expires')).toBe('100;refresher=uas');
+    expect(ok.getHeader('Require')).toBeUndefined();
+    h.clock.advance(50 * S - 1);
+    expect(sent('UPDATE')).toHaveLength(0);
+    h.clock.advance(1);
+    expect(sent('UPDATE')).toHaveLength(1);
+    // §7.4: in our refresh we are the UAC and the refresher.
+    expect(sent('UPDATE')[0].getHeader('Session-Expires')).toBe('100;refresher=uac');
+  });
+
+  it('a refresh taking the refresher role from us (refresher=uac): we stop refreshing and expect its refreshes', async () => {
+    h = await answeredLeg('uas');
+    h.clock.advance(10 * S);
+    h.inDialog('INVITE', 2, { extra: ['Session-Expires: 90;refresher=uac', 'Supported: timer'], body: OFFER });
+    expect(lastAnswer('INVITE').getHeader('Session-Expires')).toBe('90;refresher=uac');
+    h.inDialog('ACK', 2, { branch: 'ack2' });
+    // Our own refresh was due at 45 s; it never goes out, and the session expires 60 s after the 2xx at 10 s.
+    h.clock.advance(EXPIRY_MS - 1);
+    expect(sent('UPDATE')).toHaveLength(0);
+    expect(sent('INVITE')).toHaveLength(0);
+    expect(h.timeouts).toBe(0);
+    h.clock.advance(1);
+    expect(h.timeouts).toBe(1);
+  });
+
+  it('a refresh naming no refresher leaves the role where it is', async () => {
+    h = await answeredLeg('uas');
+    h.clock.advance(10 * S);
+    h.inDialog('UPDATE', 2, { extra: ['Session-Expires: 90', 'Supported: timer'] });
+    expect(lastAnswer('UPDATE').getHeader('Session-Expires')).toBe('90;refresher=uas');
+    h.clock.advance(45 * S);
+    expect(sent('UPDATE')).toHaveLength(1);
+  });
+
+  it('a 2xx to our refresh naming the party as refresher hands the role over, with its interval', async () => {
+    h = await answeredLeg('uas');
+    h.clock.advance(INTERVAL * S / 2);
+    expect(sent('UPDATE')).toHaveLength(1);
+    await answerLast(h, 'UPDATE', 200, '120;refresher=uas');
+    // §7.4: roles of our refresh, so uas is the party; 120 - 32 = 88 s until the BYE, no refresh of ours.
+    h.clock.advance(88 * S - 1);
+    expect(sent('UPDATE')).toHaveLength(1);
+    expect(h.timeouts).toBe(0);
+    h.clock.advance(1);
+    expect(h.timeouts).toBe(1);
+  });
+
+  it('as UAS, the session timer starts when our 2xx goes out, not at the ACK', async () => {
+    h = await answeredLeg('uac', undefined, 20 * S);
+    // The 2xx left at 0 and the ACK came at 20 s: the session expires at 60 s, not 80 s.
+    h.clock.advance(EXPIRY_MS - 20 * S - 1);
+    expect(h.timeouts).toBe(0);
+    h.clock.advance(1);
+    expect(h.timeouts).toBe(1);
+  });
+
+  it('as UAS and refresher, the first refresh goes out half an interval after our 2xx, not after the ACK', async () => {
+    h = await answeredLeg('uas', undefined, 20 * S);
+    h.clock.advance(INTERVAL * S / 2 - 20 * S - 1);
+    expect(sent('UPDATE')).toHaveLength(0);
+    h.clock.advance(1);
+    expect(sent('UPDATE')).toHaveLength(1);
   });
 });

@@ -19,14 +19,14 @@ function stallingClock(inner: VirtualClock, at: number, ms: number): Clock {
 }
 
 describe('MediaTicker', () => {
-  it('tells both phases how many ticks a stall skipped, and catches up with one overdue tick only', () => {
+  it('tells both phases how many ticks a stall skipped, the send phase how late it runs, and catches up one tick only', () => {
     const vclock = new VirtualClock();
     const clock = stallingClock(vclock, 100, 200);
     const ticker = new MediaTicker({ clock });
-    const log: { phase: string; missed: number; at: number }[] = [];
+    const log: { phase: string; missed: number; overdue: number; at: number }[] = [];
     const target: MediaTickTarget = {
-      onSendTick: (missed) => log.push({ phase: 'send', missed, at: vclock.now() }),
-      onReceiveTick: (missed) => log.push({ phase: 'recv', missed, at: vclock.now() }),
+      onSendTick: (missed, overdue) => log.push({ phase: 'send', missed, overdue, at: vclock.now() }),
+      onReceiveTick: (missed) => log.push({ phase: 'recv', missed, overdue: 0, at: vclock.now() }),
     };
     ticker.add(target);
     vclock.advance(1000);
@@ -42,7 +42,12 @@ describe('MediaTicker', () => {
     expect(late[0].missed).toBe(9);
     expect(ticker.skippedTicks).toBe(9);
     const atStall = sends.filter((e) => e.at === 320);
-    expect(atStall).toHaveLength(2);
+    // The tick of 300 runs a period late (overdue 1), the one of 320 on time right after it.
+    expect(atStall.map((e) => [e.missed, e.overdue])).toEqual([
+      [9, 1],
+      [0, 0],
+    ]);
+    expect(sends.filter((e) => e.overdue > 0)).toHaveLength(1);
     // Every tick index is accounted for: run or reported missed; the schedule is still 20 ms after the stall.
     expect(sends.length + ticker.skippedTicks).toBe(1000 / 20 + 1);
     expect(sends[sends.length - 1].at).toBe(1000);

@@ -60,7 +60,18 @@ function frameOf(id: number): Int16Array {
   return PCMU.decode(codes);
 }
 
+/** A near-silent frame (a pause in speech): codes 0x70..0x7e decode to less than 130 in magnitude. */
+function quietFrameOf(id: number): Int16Array {
+  const codes = new Uint8Array(FRAME).fill(0x7e);
+  codes[0] = 0x70 + (id % 15);
+  codes[1] = 0x70 + (Math.floor(id / 15) % 15);
+  codes[2] = 0x70 + (Math.floor(id / 225) % 15);
+  codes[3] = 0x7d;
+  return PCMU.decode(codes);
+}
+
 function idOf(payload: Buffer): number {
+  if (payload[3] === 0x7d) return payload[0] - 0x70 + (payload[1] - 0x70) * 15 + (payload[2] - 0x70) * 225;
   if (payload[3] !== 0x20 || payload[0] >= 100 || payload[1] >= 100 || payload[2] >= 100) return -1;
   return payload[0] + payload[1] * 100 + payload[2] * 10_000;
 }
@@ -86,6 +97,7 @@ function realTimeSpurt(
   arrived: Map<number, number>,
   jitter: (i: number) => number,
   emptyOnArrival?: Set<number>,
+  make: (id: number) => Int16Array = frameOf,
 ): void {
   let i = 0;
   const next = (): void => {
@@ -93,7 +105,7 @@ function realTimeSpurt(
     clock.setTimeout(() => {
       arrived.set(firstId + i, clock.now());
       if (leg.session.queuedSamples === 0) emptyOnArrival?.add(firstId + i);
-      leg.session.enqueuePcm(frameOf(firstId + i));
+      leg.session.enqueuePcm(make(firstId + i));
       if (++i < frames) next();
     }, Math.max(0, due - clock.now()));
   };
@@ -265,6 +277,39 @@ describe('AI playout: stalls', () => {
     expect(Math.max(...perInstant.values())).toBeLessThanOrEqual(2);
   });
 
+  it.each([
+    ['one period late (the catch-up tick follows at once)', 35],
+    ['ten periods late (ticks skipped)', 205],
+  ])('an echo loop sends each frame as it arrives again after the clock ran %s', async (_name, stallMs) => {
+    const { vclock, clock, leg, sent, ticker } = await setup();
+    const arrived = new Map<number, number>();
+    let id = 0;
+    // The AI answers the caller's frame of each tick 2 ms later (an echo), and the frames the receive side drains
+    // after skipped ticks as one burst: the playout's input is clocked by its own ticker.
+    ticker.add({
+      onSendTick: () => undefined,
+      onReceiveTick: (missed) => {
+        const burst = 1 + missed;
+        clock.setTimeout(() => {
+          for (let k = 0; k < burst; k++) {
+            arrived.set(++id, clock.now());
+            leg.session.enqueuePcm(frameOf(id));
+          }
+        }, 2);
+      },
+    });
+    vclock.advance(3010);
+    clock.stall(3010, stallMs);
+    vclock.advance(3000);
+    const audio = sent.filter((p) => p.id > 0);
+    const latency = (p: Sent): number => p.at - (arrived.get(p.id) ?? NaN);
+    expect(audio.filter((p) => p.at < 3000).every((p) => latency(p) === 0)).toBe(true);
+    const after = audio.filter((p) => p.at > 3600);
+    expect(after.length).toBeGreaterThan(100);
+    expect(after.every((p) => latency(p) === 0)).toBe(true);
+    expect(leg.session.stats().queueStallDropped / FRAME).toBeLessThanOrEqual(stallMs / 20 + 1);
+  });
+
   it('keeps a pre-buffered utterance whole through a stall: its delay ends with it', async () => {
     const { vclock, clock, leg, sent } = await setup();
     vclock.advance(0);
@@ -289,6 +334,69 @@ describe('AI playout: stalls', () => {
     vclock.advance(1000);
     expect(sent.filter((p) => p.id > 0).map((p) => p.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(leg.session.stats().queueStallDropped).toBe(0);
+  });
+});
+
+describe('AI playout: jitter of a real-time source', () => {
+  it('takes back the frame of delay one late frame left in a continuous stream, preferably a quiet one', async () => {
+    const { vclock, clock, leg, sent } = await setup();
+    vclock.advance(0);
+    const arrived = new Map<number, number>();
+    // 8 s of speech 4 ms after each tick; frame 100 comes 18 ms late (after the next tick); every 7th frame is a pause.
+    realTimeSpurt(clock, leg, 4, 400, 1, arrived, (i) => (i === 99 ? 18 : 0), undefined, (id) => (id % 7 === 0 ? quietFrameOf(id) : frameOf(id)));
+    vclock.advance(8100);
+    const audio = sent.filter((p) => p.id > 0);
+    const latency = (p: Sent): number => p.at - (arrived.get(p.id) ?? NaN);
+    // The late frame cost a period of silence and left the stream a period behind...
+    const late = audio.find((p) => p.id === 100)!;
+    expect(late.marker).toBe(true);
+    expect(audio.filter((p) => p.id > 100 && p.id < 125).every((p) => latency(p) === 16)).toBe(true);
+    // ...until, half a second later, one frame (a quiet one) was dropped: from then on each frame leaves on arrival.
+    expect(leg.session.stats().queueStandingDropped).toBe(FRAME);
+    const ids = new Set(audio.map((p) => p.id));
+    const missing = Array.from({ length: 400 }, (_, i) => i + 1).filter((id) => !ids.has(id));
+    expect(missing).toHaveLength(1);
+    expect(missing[0] % 7).toBe(0);
+    expect(audio.filter((p) => p.id > 200).every((p) => latency(p) === 0)).toBe(true);
+  });
+
+  it('halves a deeper standing delay step by step (an AI hiccup delivered 160 ms of frames at once)', async () => {
+    const { vclock, clock, leg, sent } = await setup();
+    vclock.advance(0);
+    const arrived = new Map<number, number>();
+    // Real time 4 ms after each tick, except that frames 100..108 all arrive together with frame 108.
+    realTimeSpurt(clock, leg, 4, 400, 1, arrived, (i) => (i >= 99 && i < 107 ? 20 * (107 - i) : 0));
+    vclock.advance(8100);
+    const audio = sent.filter((p) => p.id > 0);
+    const latency = (p: Sent): number => p.at - (arrived.get(p.id) ?? NaN);
+    const dropped = leg.session.stats().queueStandingDropped / FRAME;
+    // Eight frames behind: 4, 2, 1 and 1 dropped (none of these frames is quiet: each step waited half a second more).
+    expect(dropped).toBe(8);
+    const late = audio.filter((p) => p.id > 108).map(latency);
+    expect(new Set(late.slice(0, 40))).toEqual(new Set([156]));
+    // About four seconds after the hiccup every frame leaves as it arrives again, and the order never changed.
+    expect(audio.filter((p) => p.id > 330).every((p) => latency(p) === 0)).toBe(true);
+    const ids = audio.map((p) => p.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it('leaves alone a queue that grows (speech sent a little faster than real time)', async () => {
+    const { vclock, clock, leg, sent } = await setup();
+    vclock.advance(0);
+    const arrived = new Map<number, number>();
+    // 5% faster than real time for 6 s: the queue grows by a frame every 400 ms, never drains.
+    let i = 0;
+    const next = (): void => {
+      clock.setTimeout(() => {
+        arrived.set(++i, clock.now());
+        leg.session.enqueuePcm(frameOf(i));
+        if (i < 315) next();
+      }, 19);
+    };
+    next();
+    vclock.advance(9000);
+    expect(sent.filter((p) => p.id > 0).map((p) => p.id)).toEqual(Array.from({ length: 315 }, (_, k) => k + 1));
+    expect(leg.session.stats().queueStandingDropped).toBe(0);
   });
 });
 

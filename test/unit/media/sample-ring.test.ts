@@ -1,4 +1,4 @@
-import { SampleRing } from '../../../src/media';
+import { FrameRing, SampleRing } from '../../../src/media';
 
 function ramp(n: number, from = 1): Int16Array {
   return Int16Array.from({ length: n }, (_, i) => from + i);
@@ -69,6 +69,43 @@ describe('SampleRing', () => {
     ring.write(ramp(4), false);
     ring.read(dst);
     expect(ring.lastConcealed).toBe(0);
+    expect(ring.size).toBe(0);
+  });
+});
+
+describe('FrameRing', () => {
+  it('moves whole frames first in, first out, across the wrap', () => {
+    const ring = new FrameRing(4, 3);
+    const dst = new Int16Array(4);
+    const out: number[] = [];
+    for (let f = 0; f < 10; f++) {
+      expect(ring.write(ramp(4, f * 10))).toBe(4);
+      if (f % 2 === 1) {
+        while (ring.size > 0) {
+          expect(ring.read(dst)).toBe(4);
+          out.push(dst[0]);
+        }
+      }
+    }
+    expect(out).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+    expect(ring.read(dst)).toBe(0);
+  });
+
+  it('refuses a frame when full, drops the oldest on skip, pads a short frame', () => {
+    const ring = new FrameRing(4, 2);
+    ring.write(ramp(4, 1));
+    ring.write(ramp(4, 5));
+    expect(ring.write(ramp(4, 9))).toBe(0);
+    expect(ring.size).toBe(8);
+    expect(ring.skip(4)).toBe(4);
+    ring.write(ramp(2, 20));
+    const dst = new Int16Array(4);
+    ring.read(dst);
+    expect([...dst]).toEqual([5, 6, 7, 8]);
+    ring.read(dst);
+    expect([...dst]).toEqual([20, 21, 0, 0]);
+    ring.write(ramp(4));
+    ring.clear();
     expect(ring.size).toBe(0);
   });
 });

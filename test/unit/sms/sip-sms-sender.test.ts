@@ -3,6 +3,7 @@ import { SipRequestError } from '../../../src/sip/ua';
 import { SipSmsSender, gatewayRoute, trunkDialString, trunkRoute, type SipRequester, type SmsSipRequestOptions, type SmsSendRequest } from '../../../src/sms';
 import type { TrunkRecord } from '../../../src/store';
 import { VirtualClock } from '../../../src/util';
+import { trunkRecord } from '../../helpers/trunk-record';
 
 const ID = '3b1f0c9e-2d4a-4e6b-9c8d-7a6b5c4d3e2f';
 
@@ -94,38 +95,8 @@ describe('SipSmsSender', () => {
 });
 
 describe('trunkRoute', () => {
-  const trunk = (over: Partial<TrunkRecord>): TrunkRecord => ({
-    id: 'a0000000-0000-4000-8000-000000000001',
-    name: 't',
-    provider: null,
-    proxyAddress: 'sip.carrier.example',
-    proxyPort: 5060,
-    transport: 'udp',
-    username: null,
-    hasPassword: false,
-    realm: null,
-    fromDomain: null,
-    callerId: null,
-    register: false,
-    registerExpiresS: 3600,
-    supportsOutbound: true,
-    supportsInbound: true,
-    inboundCidrs: [],
-    prefixes: [],
-    codecs: ['PCMU'],
-    dialPrefix: '',
-    stripDigits: 0,
-    priority: 100,
-    weight: 1,
-    maxConcurrentCalls: null,
-    enabled: true,
-    status: 'up',
-    statusChangedAt: null,
-    metadata: {},
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  });
+  const trunk = (over: Partial<TrunkRecord>): TrunkRecord =>
+    trunkRecord({ id: 'a0000000-0000-4000-8000-000000000001', name: 't', proxyAddress: 'sip.carrier.example', codecs: ['PCMU'], status: 'up', ...over });
 
   it('picks the longest matching prefix, applies strip/prefix and carries digest credentials', async () => {
     const trunks = [

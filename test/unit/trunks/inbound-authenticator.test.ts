@@ -1,52 +1,28 @@
 import { DigestClient, type DigestCredentials } from '../../../src/sip/auth';
-import { parseMessage, type SipRequest, type SipResponse } from '../../../src/sip/message';
+import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from '../../../src/sip/message';
 import type { OutOfDialogRequestOptions } from '../../../src/sip/ua';
 import type { TrunkRecord } from '../../../src/store';
 import { InboundAuthenticator, InboundIdentifier, TrunkRegistry, type DigestInboundVerdict, type TrunkRequester } from '../../../src/trunks';
 import { VirtualClock } from '../../../src/util';
+import { trunkRecord } from '../../helpers/trunk-record';
 
 const SECRET = 'inbound-digest-test-secret-0123456789';
 const URI = 'sip:5550100@voice.test';
 
-let seq = 0;
+/** A trunk with credentials (username carrier) that takes calls from 10.9.0.0/16. */
 function trunk(over: Partial<TrunkRecord> = {}): TrunkRecord {
-  seq++;
-  return {
-    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
-    name: `trunk-${seq}`,
-    provider: null,
-    proxyAddress: `198.51.100.${seq}`,
-    proxyPort: 5060,
-    transport: 'udp',
-    username: 'carrier',
-    hasPassword: true,
-    realm: null,
-    fromDomain: null,
-    callerId: null,
-    register: false,
-    registerExpiresS: 3600,
-    supportsOutbound: true,
-    supportsInbound: true,
-    inboundCidrs: ['10.9.0.0/16'],
-    prefixes: [],
-    codecs: ['PCMU'],
-    dialPrefix: '',
-    stripDigits: 0,
-    priority: 100,
-    weight: 1,
-    maxConcurrentCalls: null,
-    enabled: true,
-    status: 'unknown',
-    statusChangedAt: null,
-    metadata: {},
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  };
+  return trunkRecord({ username: 'carrier', hasPassword: true, inboundCidrs: ['10.9.0.0/16'], codecs: ['PCMU'], ...over });
+}
+
+/** Parses `lines` (start line and headers) as one message with no body. */
+function message(lines: string[]): SipMessage {
+  const r = parseMessage(Buffer.from([...lines, 'Content-Length: 0', '', ''].join('\r\n')));
+  if (!r.ok) throw new Error('bad fixture');
+  return r.msg;
 }
 
 function invite(headers: [string, string][] = [], uri = URI, cseq = 1): SipRequest {
-  const text = [
+  return message([
     `INVITE ${uri} SIP/2.0`,
     'Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKtest' + cseq,
     'Max-Forwards: 70',
@@ -56,18 +32,12 @@ function invite(headers: [string, string][] = [], uri = URI, cseq = 1): SipReque
     `CSeq: ${cseq} INVITE`,
     'Contact: <sip:gw@203.0.113.5>',
     ...headers.map(([n, v]) => `${n}: ${v}`),
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-  const r = parseMessage(Buffer.from(text));
-  if (!r.ok) throw new Error('bad fixture');
-  return r.msg as SipRequest;
+  ]) as SipRequest;
 }
 
 function response407(verdict: DigestInboundVerdict): SipResponse {
   if (verdict.kind !== 'challenge') throw new Error(`expected a challenge, got ${verdict.kind}`);
-  const text = [
+  return message([
     'SIP/2.0 407 Proxy Authentication Required',
     'Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKtest1',
     'From: <sip:+15550001111@203.0.113.5>;tag=f1',
@@ -75,17 +45,14 @@ function response407(verdict: DigestInboundVerdict): SipResponse {
     'Call-ID: auth-test-call',
     'CSeq: 1 INVITE',
     ...verdict.headers.map(([n, v]) => `${n}: ${v}`),
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-  const r = parseMessage(Buffer.from(text));
-  if (!r.ok) throw new Error('bad fixture');
-  return r.msg as SipResponse;
+  ]) as SipResponse;
 }
 
-/** The UAC side through the public client API: answers the 407 and returns the retried INVITE. */
-function retryWith(auth: InboundAuthenticator, credentials: DigestCredentials, uri = URI): SipRequest {
+/**
+ * The UAC side through the public client API: sends an INVITE without credentials to `auth` (an authenticator, an
+ * identifier or a registry), answers its 407 and returns the retried INVITE.
+ */
+function retryWith(auth: { authenticate(req: SipRequest): DigestInboundVerdict }, credentials: DigestCredentials, uri = URI): SipRequest {
   const client = new DigestClient(credentials);
   const v = client.handleChallenge(response407(auth.authenticate(invite([], uri))), { method: 'INVITE', uri });
   if (!v.retry) throw new Error(`no retry: ${v.reason}`);
@@ -205,14 +172,8 @@ describe('InboundIdentifier with digest', () => {
 
   it('counts challenges, authentications (as trunk requests) and failures (as refusals)', () => {
     const id = identifier();
-    const challenge = id.authenticate(invite());
-    const client = new DigestClient({ username: 'carrier', password: 'c4rrier-pass' });
-    const v = client.handleChallenge(response407(challenge), { method: 'INVITE', uri: URI });
-    if (!v.retry) throw new Error('no retry');
-    expect(id.authenticate(invite(v.headers, URI, 2)).kind).toBe('trunk');
-    const wrong = new DigestClient({ username: 'carrier', password: 'nope' }).handleChallenge(response407(id.authenticate(invite())), { method: 'INVITE', uri: URI });
-    if (!wrong.retry) throw new Error('no retry');
-    expect(id.authenticate(invite(wrong.headers, URI, 2)).kind).toBe('refused');
+    expect(id.authenticate(retryWith(id, { username: 'carrier', password: 'c4rrier-pass' })).kind).toBe('trunk');
+    expect(id.authenticate(retryWith(id, { username: 'carrier', password: 'nope' })).kind).toBe('refused');
     expect(id.stats()).toEqual({ fromTrunk: 1, openAccepted: 0, refused: 1, challenged: 2, authenticated: 1, authFailed: 1 });
   });
 });
@@ -246,11 +207,7 @@ describe('TrunkRegistry inbound digest', () => {
       expect(registry.wantsDigest(withRealm.proxyAddress)).toBe(false);
       const challenge = registry.authenticate(invite());
       expect(challenge.kind === 'challenge' ? challenge.headers.map(([, h]) => /realm="([^"]+)"/.exec(h)![1]) : []).toEqual(['carrier.example']);
-      const answer = (username: string, password: string): DigestInboundVerdict => {
-        const v = new DigestClient({ username, password }).handleChallenge(response407(registry.authenticate(invite())), { method: 'INVITE', uri: URI });
-        if (!v.retry) throw new Error('no retry');
-        return registry.authenticate(invite(v.headers, URI, 2));
-      };
+      const answer = (username: string, password: string): DigestInboundVerdict => registry.authenticate(retryWith(registry, { username, password }));
       expect(answer('gw', `pw-${withRealm.id.slice(-2)}`)).toMatchObject({ kind: 'trunk', trunk: { id: withRealm.id } });
       expect(answer('off', `pw-${disabled.id.slice(-2)}`)).toMatchObject({ kind: 'refused', status: 403 });
       expect(answer('out', `pw-${outboundOnly.id.slice(-2)}`)).toMatchObject({ kind: 'refused', status: 403 });

@@ -3,43 +3,9 @@ import type { OutOfDialogRequestOptions } from '../../../src/sip/ua';
 import type { TrunkRecord, TrunkStatus } from '../../../src/store';
 import { TrunkRegistry, overallStatus, type TrunkRequester, type TrunkSource } from '../../../src/trunks';
 import { VirtualClock } from '../../../src/util';
+import { trunkRecord } from '../../helpers/trunk-record';
 
-let seq = 0;
-function trunk(over: Partial<TrunkRecord> = {}): TrunkRecord {
-  seq++;
-  return {
-    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
-    name: `trunk-${seq}`,
-    provider: null,
-    proxyAddress: `198.51.100.${seq}`,
-    proxyPort: 5060,
-    transport: 'udp',
-    username: null,
-    hasPassword: false,
-    realm: null,
-    fromDomain: null,
-    callerId: null,
-    register: false,
-    registerExpiresS: 3600,
-    supportsOutbound: true,
-    supportsInbound: true,
-    inboundCidrs: [],
-    prefixes: [],
-    codecs: ['PCMU', 'PCMA'],
-    dialPrefix: '',
-    stripDigits: 0,
-    priority: 100,
-    weight: 1,
-    maxConcurrentCalls: null,
-    enabled: true,
-    status: 'unknown',
-    statusChangedAt: null,
-    metadata: {},
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  };
-}
+const trunk = trunkRecord;
 
 interface Sent {
   method: string;
