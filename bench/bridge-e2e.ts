@@ -5,9 +5,11 @@
  * ai route, PGlite), a child runs the mock AI platform echoing every audio_data back (scripts/mock-ai.ts, lean mode:
  * no message kept, echo without a JSON round trip), and a second child is the caller side: N SIP calls
  * (INVITE/ACK/BYE over UDP), each sending one 20 ms PCMU packet every 20 ms on a drift-free schedule. The caller
- * side is kept cheap so that it is not what saturates the machine: one UDP socket for every call's RTP (the server
- * latches to it, RFC 4961 symmetric RTP, and tells calls apart by its own port), one timer for all calls (ten phase
- * groups 2 ms apart, so packets are spread over the period as real callers' are), packets built once and patched.
+ * side is kept cheap so that it is not what saturates the machine: its RTP comes from bench/rtp-load.c (compiled with
+ * `cc`; batched sendmmsg/recvmmsg), one UDP socket for every call's RTP (the server latches to it, RFC 4961 symmetric
+ * RTP, and tells calls apart by its own port), one schedule for all calls (ten phase groups 2 ms apart, so packets are
+ * spread over the period as real callers' are), packets built once and patched. Without a C compiler the same runs in
+ * Node (several times the CPU).
  *
  * Each payload carries a packet counter in mu-law codes that survive decode -> PCM16 -> base64 JSON -> echo -> PCM16
  * -> encode unchanged. The caller side measures loss and the round trip per packet; the server side, through
@@ -24,15 +26,15 @@
  *
  * Environment: BENCH_DATABASE_URL runs the server on that PostgreSQL instead of the embedded PGlite (whose WASM
  * heap alone is ~800 MB of RSS); BENCH_PROFILE_DIR writes a V8 CPU profile of the server over each measurement
- * window (the same profiler as `node --cpu-prof`, limited to the window) as <dir>/bridge-<N>.cpuprofile.
+ * window (the same profiler as `node --cpu-prof`, limited to the window) as <dir>/bridge-<N>.cpuprofile;
+ * BENCH_DEBUG prints the playout queue depths at the window's start and end and the deepest call's counters.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type RemoteInfo } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AiAudioCommand, AiDecodeResult } from '../src/bridge';
 import { loadConfig } from '../src/config';

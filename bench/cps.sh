@@ -8,7 +8,12 @@
 #   npm run bench:cps                       # default steps
 #   npm run bench:cps -- "1000 2000 3000" 3 # rates, repeats per rate
 #   ANCHORS=1 npm run bench:cps             # also run the Kamailio anchor (needs `kamailio`, see shared/bench-anchors)
-# Env: SECONDS_PER_STEP (10), SIP_BENCH_PORT (25060), DATABASE_URL (else embedded PGlite in a temp dir).
+# Before the first step, WARMUP_CALLS (2000) calls at WARMUP_RATE (500/s) warm the JIT and the database (not counted):
+# a cold Node.js process at 2,000+ calls/s falls behind in its first second and may never catch up.
+# Each step also prints the server's CPU time per call (all threads, and the main thread alone): unlike the achieved
+# rate, that figure barely moves when other jobs load the machine.
+# Env: SECONDS_PER_STEP (10), SIP_BENCH_PORT (25060), WARMUP_CALLS, WARMUP_RATE, DATABASE_URL (else embedded PGlite in
+# a temp dir).
 set -u
 cd "$(dirname "$0")/.."
 RATES=${1:-"1000 2000 3000 4000 5000"}
@@ -35,6 +40,15 @@ ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # CPU ticks of the main thread alone (its task id is the pid): the event loop that SIP, media and call control share.
 main_ticks() { awk '{print $14+$15}' "/proc/$1/task/$1/stat" 2>/dev/null || echo 0; }
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null; }
+# Wait (at most 60 s) until the server has digested the step (under 20 % of a core for a second), so a step that fell
+# behind does not load the next one with its leftovers (calls still ending, CDRs still being written).
+settle() {
+  sleep 2
+  for _ in $(seq 1 60); do
+    local a b; a=$(ticks "$SERVER_PID"); sleep 1; b=$(ticks "$SERVER_PID")
+    (( b - a < 20 )) && return
+  done
+}
 pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END{ if(NR==0){print "NA";exit} i=int((p/100)*NR+0.5); if(i<1)i=1; if(i>NR)i=NR; print a[i]}'; }
 
 DEFAULT_ROUTE=answer OPEN_INBOUND=true SIP_PORT=$PORT API_PORT=$API SIP_BIND_ADDRESS=127.0.0.1 SIP_PUBLIC_ADDRESS=127.0.0.1 \
@@ -45,7 +59,15 @@ SERVER_PID=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$API/health" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$API/health" >/dev/null || { echo "server did not start:"; cat "$SCRATCH/server.log"; exit 3; }
 
-echo "# bench:cps $(date -Is) node $(node -v) $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1) cores=$(nproc)"
+echo "# bench:cps $(date -Is) node $(node -v) $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1) cores=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
+WARMUP_CALLS=${WARMUP_CALLS:-2000}
+if (( WARMUP_CALLS > 0 )); then
+  mkdir -p "$SCRATCH/warmup"
+  ( cd "$SCRATCH/warmup" && timeout -k 5 $(( WARMUP_CALLS / ${WARMUP_RATE:-500} + 60 )) sipp -sn uac "127.0.0.1:$PORT" -i 127.0.0.1 -p $(( PORT + 999 )) -nostdin \
+      -r "${WARMUP_RATE:-500}" -m "$WARMUP_CALLS" -buff_size 4194304 -timeout 60s >sipp.out 2>&1 )
+  echo "# warm-up: $WARMUP_CALLS calls at ${WARMUP_RATE:-500}/s (exit $?)"
+  settle
+fi
 best=0
 for rate in $RATES; do
   pass=0
@@ -71,7 +93,7 @@ for rate in $RATES; do
     ok=0
     if [[ $rc == 0 && $fail == 0 && $unexp == 0 && $retr == 0 ]] && awk -v a="$ach" -v r="$rate" 'BEGIN{exit !(a >= 0.95*r)}'; then ok=1; pass=$(( pass + 1 )); fi
     echo "rate=$rate calls=$calls ok=$ok rc=$rc succ=$succ fail=$fail unexp=$unexp retrans=$retr wall_s=$wall achieved_cps=$ach rtt_p50_ms=$p50 rtt_p99_ms=$p99 server_cpu=$cpu% cpu_ms_per_call=$cpc main_thread_ms_per_call=$mpc server_rss_mb=$(rss_mb "$SERVER_PID") load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
-    sleep 2
+    settle
   done
   if [[ $pass == "$REPEATS" ]]; then best=$rate; fi
 done

@@ -68,6 +68,30 @@ describe('FrameRing', () => {
     expect(seen).toEqual([2, 3, 4]);
   });
 
+  it('grows from a few slots to its capacity without losing order, also when the frames wrapped around first', () => {
+    const r = new FrameRing(250, 4);
+    let next = 0;
+    let expected = 0;
+    // Wrap the small initial storage: push 6, take 5, then fill far beyond it (growth while wrapped).
+    for (let i = 0; i < 6; i++) r.push(Int16Array.from([next, 0, 0, next]), next++, 0, 0);
+    for (let i = 0; i < 5; i++) {
+      expect(r.peekSeq()).toBe(expected++);
+      r.shift();
+    }
+    let drops = 0;
+    for (let i = 0; i < 300; i++) if (r.push(Int16Array.from([next, 0, 0, next]), next++, 0, 0)) drops++;
+    expect(r.length).toBe(250);
+    expect(drops).toBe(51);
+    expected += 51;
+    while (r.length > 0) {
+      const f = r.peekFrame();
+      expect([f[0], f[3], r.peekSeq()]).toEqual([expected, expected, expected]);
+      expected++;
+      r.shift();
+    }
+    expect(expected).toBe(next);
+  });
+
   it('zero-pads a short frame and refuses a bad capacity', () => {
     const r = new FrameRing(2, 4);
     r.push(Int16Array.from([9, 9, 9, 9]), 0, 0, 0);
