@@ -15,7 +15,7 @@
  * -> encode unchanged. The caller side measures loss and the round trip per packet; the server side, through
  * wrappers on the call's objects (a few hundred ns per frame), times the two hops the server owns:
  *   RTP->WS  an RTP packet's arrival at the call's socket -> its audio_data message handed to the WebSocket
- *            (includes the jitter buffer's playout delay and the 20 ms tick);
+ *            (the bridge takes the caller's audio as it arrives, MediaSession 'arrivalframe': no jitter buffer or tick);
  *   AI->RTP  an AI audio_data message's arrival at the bridge -> the RTP packet carrying it sent.
  * The caller offers telephone-event, as trunks do: the in-band DTMF detector (a media cost, see bench:media) is off.
  *
@@ -30,7 +30,7 @@
  * BENCH_DEBUG prints the playout queue depths at the window's start and end and the deepest call's counters.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
@@ -431,9 +431,12 @@ async function main(): Promise<void> {
       const downRing = new Float64Array(RING);
       upAt.set(media, upRing);
       downAt.set(media, downRing);
-      media.endpoint.on('rtp', (pkt) => {
-        const p = pkt.payload;
-        const c = p.length >= 4 ? counterOf(p[0], p[1], p[2], p[3]) : -1;
+      // Time the datagram ahead of every other listener: the bridge may take the caller's audio in the same
+      // callback (MediaSession 'arrivalframe'), before a listener added here would run. The generator's packets have
+      // a plain 12-byte header. (A private field: this is instrumentation.)
+      const rtpSocket = (media.endpoint as unknown as { rtpSocket: Socket }).rtpSocket;
+      rtpSocket.prependListener('message', (msg: Buffer) => {
+        const c = msg.length >= 16 ? counterOf(msg[12], msg[13], msg[14], msg[15]) : -1;
         if (c >= 0) upRing[c % RING] = performance.now();
       });
       const codec = bridge.codec;

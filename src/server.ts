@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { createLogger, createMetrics, HealthChecker, type Logger, type Metrics } from './observability';
+import { createLogger, createMetrics, HealthChecker, OverloadDetector, type Logger, type Metrics } from './observability';
 import { openDatabase, migrate, type Database } from './store';
 import { SipTransportLayer, type TransportPorts, type TransportProtocol } from './sip/transport';
 import { IngressGuard, SipUserAgent, type ServerInviteSession } from './sip/ua';
@@ -40,6 +40,8 @@ export interface RunningServer {
   readonly trunks: TrunkRegistry;
   /** The registrar for local SIP users and its location service. */
   readonly registrar: Registrar;
+  /** Overload control: event-loop lag, whether new calls are refused. */
+  readonly overload: OverloadDetector;
   readonly sipPorts: TransportPorts;
   readonly apiPort: number;
   /** Graceful stop: refuse new work, end calls, close listeners and the database. Idempotent. */
@@ -107,6 +109,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (ports.tcp) uaPorts.TCP = ports.tcp;
     if (ports.tls) uaPorts.TLS = ports.tls;
     const sipLog = logger.child({ component: 'sip' });
+    // Overload control (OVERLOAD_LAG_MS): while the event loop lags, new calls get 503 + Retry-After (see user-agent).
+    const overload = new OverloadDetector({
+      clock: systemClock,
+      lagThresholdMs: sip.overload.lagMs,
+      retryAfterS: sip.overload.retryAfterS,
+      onChange: (on, lagMs) =>
+        on ? sipLog.warn({ lagMs: Math.round(lagMs) }, 'overloaded: new calls are refused with 503') : sipLog.info({ lagMs: Math.round(lagMs) }, 'overload over: new calls accepted again'),
+      onReject: (method) => metrics.sip.overloadRejected(method),
+    });
+    overload.start();
+    cleanups.push(() => overload.stop());
+    metrics.sip.setOverloadSource(
+      () => (overload.overloaded ? 1 : 0),
+      () => overload.lagMs,
+    );
     const ua = new SipUserAgent({
       clock: systemClock,
       send: (target, data) => transport.send(target, data),
@@ -131,6 +148,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         banMs: sip.flood.banS * 1000,
         logger: sipLog,
       }),
+      overload: overload.enabled ? overload : undefined,
     });
     uaHolder.ua = ua;
     cleanups.push(() => ua.close(Math.min(config.shutdownGraceS * 1000, 5000)));
@@ -346,7 +364,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       onTrunksChanged: () => {
         trunks.reload().catch((err: unknown) => logger.warn({ err }, 'trunk reload after an API change failed'));
       },
-      statusExtras: () => ({ trunk_states: trunks.states(), inbound: trunks.inboundStats(), registrar: registrar.stats() }),
+      statusExtras: () => ({ trunk_states: trunks.states(), inbound: trunks.inboundStats(), registrar: registrar.stats(), overload: overload.status() }),
       listeners: () => ({
         sip: { address: sip.bindAddress, publicAddress: sip.publicAddress, udp: transport.ports.udp, tcp: transport.ports.tcp, tls: transport.ports.tls },
         api: { address: config.api.bindAddress, port: apiAddress.port },
@@ -388,6 +406,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ai: aiApp,
       trunks,
       registrar,
+      overload,
       sipPorts: ports,
       apiPort,
       stop: () => (stopping ??= cleanup()),

@@ -375,11 +375,13 @@ class AiCallRun implements BridgeCallPort {
     };
     const onPlayed = (name: string): void => this.markDone(name, 'played');
     const onCleared = (name: string): void => this.markDone(name, 'cleared');
-    media.on('frame', onFrame);
+    // The caller's audio as it arrives (in sequence order, no playout clock): the AI platform buffers on its side,
+    // so the jitter buffer's depth and the 20 ms tick would only add delay to the uplink (#6).
+    media.on('arrivalframe', onFrame);
     media.on('markplayed', onPlayed);
     media.on('markcleared', onCleared);
     this.detach.push(() => {
-      media.off('frame', onFrame);
+      media.off('arrivalframe', onFrame);
       media.off('markplayed', onPlayed);
       media.off('markcleared', onCleared);
     });

@@ -36,6 +36,8 @@ export const CONFIG_VARIABLES = [
   { name: 'SIP_FLOOD_MAX_REQUESTS', default: '2000', description: 'Flood detector (like Kamailio pike): SIP requests one source IP may send per SIP_FLOOD_WINDOW_S before it is banned. 0 = off.' },
   { name: 'SIP_FLOOD_WINDOW_S', default: '2', description: 'Sliding window of the SIP flood detector (s).' },
   { name: 'SIP_FLOOD_BAN_S', default: '60', description: 'How long a flooding source is ignored (s).' },
+  { name: 'OVERLOAD_LAG_MS', default: '250', description: 'Overload control: when the smoothed event-loop lag exceeds this (ms), new calls (initial INVITEs) and out-of-dialog OPTIONS get 503 with Retry-After until it falls below half of it; calls in progress are served as usual. 0 = off.' },
+  { name: 'OVERLOAD_RETRY_AFTER_S', default: '5', description: 'Retry-After (s) of the 503 answers sent while overloaded (RFC 3261 §20.33).' },
   { name: 'SIP_LOG_MESSAGES', default: 'false', description: 'Log every SIP message at debug level (true/false).' },
   { name: 'SIP_TEST_NUMBER', description: 'Dialled number answered by the built-in test responder. Empty = off (unless DEFAULT_ROUTE=answer).' },
   { name: 'SIP_ANSWER_DELAY_MS', default: '0', description: 'How long the answer route rings (180) before it answers (ms); lets operators test CANCEL and ringback.' },

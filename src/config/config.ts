@@ -37,6 +37,14 @@ export interface SipFloodConfig {
   readonly banS: number;
 }
 
+/** Overload control: shed new calls with 503 while the event loop lags (RFC 3261 §21.5.4, RFC 7339's aim). */
+export interface SipOverloadConfig {
+  /** Smoothed event-loop lag (ms) that starts shedding; 0 = off. */
+  readonly lagMs: number;
+  /** Retry-After of the 503 answers (s). */
+  readonly retryAfterS: number;
+}
+
 /** Token buckets of the REST API; a rate of 0 disables that limit. */
 export interface ApiRateLimitConfig {
   readonly ipPerSecond: number;
@@ -66,6 +74,7 @@ export interface SipConfig {
   /** Sources allowed to send SIP; empty = any. */
   readonly allowedCidrs: readonly CidrBlock[];
   readonly flood: SipFloodConfig;
+  readonly overload: SipOverloadConfig;
   readonly logMessages: boolean;
 }
 
@@ -392,6 +401,10 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
       maxRequests: r.int('SIP_FLOOD_MAX_REQUESTS', { min: 0, max: 1_000_000 }),
       windowS: r.int('SIP_FLOOD_WINDOW_S', { min: 1, max: 3600 }),
       banS: r.int('SIP_FLOOD_BAN_S', { min: 1, max: 86_400 }),
+    },
+    overload: {
+      lagMs: r.int('OVERLOAD_LAG_MS', { min: 0, max: 60_000 }),
+      retryAfterS: r.int('OVERLOAD_RETRY_AFTER_S', { min: 0, max: 86_400 }),
     },
     logMessages: r.bool('SIP_LOG_MESSAGES'),
   };

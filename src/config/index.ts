@@ -39,6 +39,7 @@ export {
   type TrunksConfig,
   type SipConfig,
   type SipFloodConfig,
+  type SipOverloadConfig,
   type SipTransportName,
   type SmsConfig,
 } from './config';

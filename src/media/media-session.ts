@@ -14,6 +14,7 @@ import {
 import {
   JitterBuffer,
   JitterFrame,
+  ReorderBuffer,
   RtpEndpoint,
   type DtmfEvent,
   type JitterBufferOptions,
@@ -23,7 +24,7 @@ import {
   type RtpFrameOptions,
   type RtpPacket,
 } from '../rtp';
-import { Clock, InvalidStateError, systemClock, TypedEmitter } from '../util';
+import { Clock, InvalidStateError, systemClock, TypedEmitter, type TimerHandle } from '../util';
 import { CallRecorder, type RecordOptions } from './call-recorder';
 import { DtmfArbiter, type DtmfArbiterOptions, type MediaDtmfEvent } from './dtmf-arbiter';
 import type { MediaTickTarget } from './media-ticker';
@@ -107,6 +108,8 @@ export interface MediaSessionOptions {
   wavCache?: WavCache;
   /** Most audio enqueuePcm() may buffer, ms (default 10 minutes). */
   maxQueuedMs?: number;
+  /** How long `arrivalframe` delivery waits for a missing packet before concealing it, ms (default 20). */
+  arrivalWaitMs?: number;
 }
 
 export type MediaSessionEvents = {
@@ -115,6 +118,13 @@ export type MediaSessionEvents = {
    * `concealed` is true when any of it was made up for lost packets. The array is reused: copy what you keep.
    */
   frame: [pcm: Int16Array, concealed: boolean];
+  /**
+   * The same received audio as `frame`, but as soon as the packets carrying it arrive, with no playout clock: for
+   * consumers that buffer on their side (the AI bridge's uplink). Frames come in sequence order; a missing packet is
+   * awaited briefly (`arrivalWaitMs`), then concealed (at most 5 frames per gap) and the stream goes on. The path
+   * runs only while this event has listeners. The array is reused: copy what you keep.
+   */
+  arrivalframe: [pcm: Int16Array, concealed: boolean];
   /** A key press, reported once (RFC 4733 preferred over in-band). */
   dtmf: [event: MediaDtmfEvent];
   /** All audio enqueued before mark(name) has been sent. */
@@ -154,6 +164,13 @@ export interface MediaSessionStats {
   /** Received packets dropped because the jitter buffer held far more than its target (after a stall). */
   latencyDropped: number;
   dtmfSuppressed: number;
+  /** `arrivalframe` path: frames emitted, of them concealed, packets delivered after being held behind a gap. */
+  arrivalFrames: number;
+  arrivalConcealed: number;
+  arrivalReordered: number;
+  /** `arrivalframe` path: sequence numbers given up as lost, and packets dropped as late or duplicate. */
+  arrivalLost: number;
+  arrivalLate: number;
   rtp: RtpEndpointStats;
 }
 
@@ -174,6 +191,8 @@ const MAX_DRAIN = 50;
  * recognition, where a lost word costs more than a little delay.
  */
 const MAX_EXCESS_FRAMES = 10;
+/** Consecutive lost packets concealed on the arrival path; a longer gap is skipped (repeating more is only noise). */
+const ARRIVAL_MAX_CONCEALED = 5;
 
 /**
  * The media of one call leg over an {@link RtpEndpoint}: decodes what the peer sends into 20 ms PCM frames (jitter
@@ -229,6 +248,16 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   private recorder: CallRecorder | null = null;
   private recorderOpening = false;
   private rxGot = false;
+  /** The `arrivalframe` path (created when first listened to). */
+  private arrival: ReorderBuffer | null = null;
+  private readonly arrivalWaitMs: number;
+  private readonly arrivalRing = new SampleRing(1024);
+  private readonly arrivalFrame = new Int16Array(MEDIA_FRAME_SAMPLES);
+  private readonly arrivalDecode = new Int16Array(MAX_PACKET_SAMPLES);
+  private readonly arrivalLast = new Int16Array(MAX_PACKET_SAMPLES);
+  private arrivalLastLen = 0;
+  private arrivalTimer: TimerHandle | undefined;
+  private readonly arrivalCounters = { frames: 0, concealed: 0 };
   private closed = false;
   private closing: Promise<void> | null = null;
   private readonly counters = {
@@ -262,6 +291,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.wavCache = opts.wavCache ?? new WavCache(16 * 1024 * 1024);
     this.inbandMode = opts.inbandDtmf ?? 'auto';
     this.sendSilence = opts.sendSilenceWhenIdle ?? true;
+    this.arrivalWaitMs = opts.arrivalWaitMs ?? 20;
     this.jb = new JitterBuffer({ minDepth: 2, maxDepth: 8, maxConcealed: 5, ...opts.jitter });
     this.queue = new PcmQueue(Math.round(((opts.maxQueuedMs ?? 600_000) * 8000) / 1000));
     this.arbiter = new DtmfArbiter((ev) => this.safeEmit('dtmf', ev), opts.dtmf);
@@ -519,6 +549,8 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.closed = true;
     this.ticker.remove(this);
     if (this.ownTicker) this.ticker.close();
+    this.clock.clearTimeout(this.arrivalTimer);
+    this.arrivalTimer = undefined;
     this.disconnect();
     this.endpoint.off('close', this.onEndpointClose);
     this.endpoint.close();
@@ -551,6 +583,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       queueStallDropped: this.queue.stallDroppedSamples,
       queueStandingDropped: this.queue.standingDroppedSamples,
       dtmfSuppressed: this.arbiter.suppressed,
+      arrivalFrames: this.arrivalCounters.frames,
+      arrivalConcealed: this.arrivalCounters.concealed,
+      arrivalReordered: this.arrival?.reordered ?? 0,
+      arrivalLost: this.arrival?.lost ?? 0,
+      arrivalLate: (this.arrival?.late ?? 0) + (this.arrival?.duplicates ?? 0),
       rtp: this.endpoint.stats(),
     };
   }
@@ -765,15 +802,118 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       this.counters.unsupportedPayload++;
       // Its sequence number is not lost audio (e.g. comfort noise, RFC 3389).
       this.jb.skip(pkt.sequenceNumber);
+      this.skipArrival(pkt.sequenceNumber);
       return;
     }
-    this.jb.put(pkt.sequenceNumber, pkt.timestamp, pkt.payload, this.clock.now(), pt, pkt.marker);
+    const now = this.clock.now();
+    this.jb.put(pkt.sequenceNumber, pkt.timestamp, pkt.payload, now, pt, pkt.marker);
+    const rb = this.arrivalPath();
+    if (rb) {
+      rb.put(pkt.sequenceNumber, pkt.payload, now, pt);
+      if (rb.deadline >= 0) this.armArrival(rb);
+    }
   };
 
   /** RFC 4733 §2.1: events take sequence numbers of the audio stream; the jitter buffer must not conceal them. */
   private readonly onNonAudio = (pkt: RtpPacket): void => {
-    if (!this.closed) this.jb.skip(pkt.sequenceNumber);
+    if (this.closed) return;
+    this.jb.skip(pkt.sequenceNumber);
+    this.skipArrival(pkt.sequenceNumber);
   };
+
+  // ---- the arrival path (`arrivalframe`) --------------------------------------------------------------------------
+
+  /** The arrival path's buffer while `arrivalframe` has listeners; null (and forgotten state) otherwise. */
+  private arrivalPath(): ReorderBuffer | null {
+    if (this.listenerCount('arrivalframe') === 0) {
+      if (this.arrival?.isStarted) {
+        // Nobody listens: a later listener starts from the stream as it is then, not from a stale gap.
+        this.arrival.reset();
+        this.arrivalRing.clear();
+        this.arrivalLastLen = 0;
+      }
+      return null;
+    }
+    return (this.arrival ??= new ReorderBuffer({ waitMs: this.arrivalWaitMs, onFrame: this.onArrivalFrame, onLost: this.onArrivalLost }));
+  }
+
+  private skipArrival(seq: number): void {
+    const rb = this.arrivalPath();
+    if (!rb) return;
+    rb.skip(seq, this.clock.now());
+    if (rb.deadline >= 0) this.armArrival(rb);
+  }
+
+  private armArrival(rb: ReorderBuffer): void {
+    if (this.arrivalTimer !== undefined) return;
+    this.arrivalTimer = this.clock.setTimeout(this.onArrivalTimer, Math.max(0, rb.deadline - this.clock.now()));
+  }
+
+  private readonly onArrivalTimer = (): void => {
+    this.arrivalTimer = undefined;
+    if (this.closed) return;
+    // Timers run before the poll phase reads the sockets: after a stall of the event loop the missing packet may be
+    // waiting there. setImmediate runs after that poll phase, so it is read before its gap is given up.
+    setImmediate(this.expireArrival);
+  };
+
+  private readonly expireArrival = (): void => {
+    const rb = this.arrival;
+    if (this.closed || !rb) return;
+    rb.expire(this.clock.now());
+    if (rb.deadline >= 0) this.armArrival(rb);
+  };
+
+  private readonly onArrivalFrame = (payload: Uint8Array, payloadType: number): void => {
+    const codec = this.rxCodecs[payloadType];
+    if (!codec || this.closed) return;
+    const ring = this.arrivalRing;
+    if (ring.size === 0 && payload.length === MEDIA_FRAME_SAMPLES) {
+      // The common case: one 20 ms packet, nothing pending: decode straight into the frame.
+      codec.decodeInto(payload, this.arrivalFrame);
+      this.arrivalLast.set(this.arrivalFrame);
+      this.arrivalLastLen = MEDIA_FRAME_SAMPLES;
+      this.emitArrival(false);
+      return;
+    }
+    const n = codec.decodeInto(payload, this.arrivalDecode);
+    this.arrivalLast.set(this.arrivalDecode.subarray(0, n));
+    this.arrivalLastLen = n;
+    ring.write(this.arrivalDecode, false, n);
+    this.drainArrival();
+  };
+
+  /** Lost packets on the arrival path: conceal them like the clocked path (repeat, 3 dB quieter each time). */
+  private readonly onArrivalLost = (count: number): void => {
+    if (this.closed) return;
+    const n = this.arrivalLastLen > 0 ? this.arrivalLastLen : MEDIA_FRAME_SAMPLES;
+    const frames = Math.min(count, ARRIVAL_MAX_CONCEALED);
+    const dst = this.arrivalDecode;
+    for (let k = 0; k < frames; k++) {
+      if (this.arrivalLastLen === 0) {
+        this.arrivalRing.writeSilence(n, true);
+      } else {
+        const gain = Math.pow(0.7071, k);
+        for (let i = 0; i < n; i++) dst[i] = Math.round(this.arrivalLast[i] * gain);
+        this.arrivalRing.write(dst, true, n);
+      }
+      this.drainArrival();
+    }
+  };
+
+  private drainArrival(): void {
+    const ring = this.arrivalRing;
+    while (ring.size >= MEDIA_FRAME_SAMPLES && !this.closed) {
+      ring.read(this.arrivalFrame);
+      this.emitArrival(ring.lastConcealed > 0);
+    }
+  }
+
+  private emitArrival(concealed: boolean): void {
+    this.arrivalCounters.frames++;
+    if (concealed) this.arrivalCounters.concealed++;
+    this.safeEmit('arrivalframe', this.arrivalFrame, concealed);
+  }
 
   private readonly onRfc4733 = (ev: DtmfEvent): void => {
     if (this.closed) return;

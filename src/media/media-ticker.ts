@@ -23,6 +23,22 @@ export interface MediaTickerOptions {
   clock?: Clock;
   /** Tick period in ms (default 20, the G.711 packetisation time). */
   intervalMs?: number;
+  /**
+   * A tick running this many ms or more after its due time takes its receive phase after the I/O that is pending
+   * (default: a quarter of the period). See {@link MediaTicker}.
+   */
+  lateMs?: number;
+  /** Runs `fn` once the event loop has handled pending I/O (default setImmediate: after the poll phase). */
+  defer?: (fn: () => void) => void;
+}
+
+/** A tick (or the receive phase of one) waiting for the pending I/O to be read. */
+interface DeferredTick {
+  /** The send phase already ran; `n` targets were ticked. */
+  sent: boolean;
+  n: number;
+  missed: number;
+  overdue: number;
 }
 
 /**
@@ -34,6 +50,12 @@ export interface MediaTickerOptions {
  * the period (MediaSession sends AI audio the moment it arrives on an idle stream), but never more than one packet
  * per period. After a stall the pacer runs at most one overdue tick back to back and skips older ones, which are
  * reported to the targets as `missed`.
+ *
+ * Late ticks: Node runs timers before the poll phase that reads sockets, so after a stall of the event loop (GC,
+ * load) a tick would take its received frame before the packets that arrived during the stall are read, and the
+ * jitter buffers would conceal audio that is waiting in the socket. A tick running `lateMs` or more behind its due
+ * time therefore sends at once but takes its receive phase in `defer` (setImmediate, after the poll phase); ticks
+ * due meanwhile (the pacer's catch-up) follow it in order. A tick on time runs both phases at once, with no delay.
  *
  * The pacer runs only while at least one target is registered. Targets added during a tick are first ticked on the
  * next one; targets removed during a tick are not ticked again.
@@ -47,6 +69,13 @@ export class MediaTicker {
   private lastTick = -1;
   private ticking = false;
   private holes = 0;
+  private readonly lateMs: number;
+  private readonly defer: (fn: () => void) => void;
+  /** Ticks waiting for pending I/O, in order (empty unless a tick ran late). */
+  private deferred: DeferredTick[] = [];
+  private closed = false;
+  /** Receive phases run after the pending I/O because their tick was late. */
+  deferredTicks = 0;
   /** Ticks skipped after stalls (the far end sees a gap, never a burst). */
   get skippedTicks(): number {
     return this.pacer.skipped;
@@ -59,6 +88,8 @@ export class MediaTicker {
   constructor(opts: MediaTickerOptions = {}) {
     this.intervalMs = opts.intervalMs ?? 20;
     this.clock = opts.clock ?? systemClock;
+    this.lateMs = opts.lateMs ?? this.intervalMs / 4;
+    this.defer = opts.defer ?? setImmediate;
     // maxCatchUp 1: after a short stall send one overdue frame back to back, skip older ones (see Pacer).
     this.pacer = new Pacer({ clock: this.clock, intervalMs: this.intervalMs, maxCatchUp: 1, onTick: this.onTick });
   }
@@ -92,6 +123,9 @@ export class MediaTicker {
 
   /** Stop ticking and forget every target. */
   close(): void {
+    this.closed = true;
+    this.deferred.length = 0;
+    this.ticking = false;
     this.pacer.close();
     this.targets.length = 0;
     this.members.clear();
@@ -107,11 +141,48 @@ export class MediaTicker {
   private readonly onTick = (tick: number): void => {
     const missed = this.lastTick < 0 ? 0 : Math.max(0, tick - this.lastTick - 1);
     this.lastTick = tick;
-    const overdue = Math.max(0, Math.floor((this.clock.now() - this.pacer.dueAt(tick)) / this.intervalMs));
-    const targets = this.targets;
+    const lateBy = this.clock.now() - this.pacer.dueAt(tick);
+    const overdue = Math.max(0, Math.floor(lateBy / this.intervalMs));
+    if (this.deferred.length > 0) {
+      // An earlier tick still waits for its receive phase: keep the order (its receive precedes this send).
+      this.deferred.push({ sent: false, n: 0, missed, overdue });
+      return;
+    }
     // Targets added by a tick callback land beyond `n` and wait for the next tick.
-    const n = targets.length;
+    const n = this.targets.length;
     this.ticking = true;
+    this.sendPhase(n, missed, overdue);
+    if (lateBy >= this.lateMs) {
+      // Holes stay in place (ticking) until the deferred receive phase has run.
+      this.deferred.push({ sent: true, n, missed, overdue });
+      this.defer(this.runDeferred);
+      return;
+    }
+    this.receivePhase(n, missed);
+    this.ticking = false;
+    this.compact();
+  };
+
+  /** After the pending I/O: the late tick's receive phase, then the ticks queued behind it. */
+  private readonly runDeferred = (): void => {
+    if (this.closed) return;
+    const queue = this.deferred;
+    for (let k = 0; k < queue.length; k++) {
+      const d = queue[k];
+      if (!d.sent) {
+        d.n = this.targets.length;
+        this.sendPhase(d.n, d.missed, d.overdue);
+      }
+      this.receivePhase(d.n, d.missed);
+      if (this.closed) return;
+    }
+    queue.length = 0;
+    this.ticking = false;
+    this.compact();
+  };
+
+  private sendPhase(n: number, missed: number, overdue: number): void {
+    const targets = this.targets;
     for (let i = 0; i < n; i++) {
       const t = targets[i];
       if (t === null) continue;
@@ -121,6 +192,10 @@ export class MediaTicker {
         tickFailed(err);
       }
     }
+  }
+
+  private receivePhase(n: number, missed: number): void {
+    const targets = this.targets;
     for (let i = 0; i < n; i++) {
       const t = targets[i];
       if (t === null) continue;
@@ -130,9 +205,7 @@ export class MediaTicker {
         tickFailed(err);
       }
     }
-    this.ticking = false;
-    this.compact();
-  };
+  }
 }
 
 function tickFailed(err: unknown): void {

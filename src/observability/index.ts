@@ -42,3 +42,4 @@ export {
   type HealthReport,
   type HealthState,
 } from './health';
+export { OverloadDetector, type OverloadDetectorOptions, type OverloadStatus } from './overload-detector';

@@ -27,6 +27,10 @@ export interface SipMetrics {
   dropped(reason: SipDropReason): void;
   setTransactionsSource(source: GaugeSource): void;
   setDialogsSource(source: GaugeSource): void;
+  /** A new request refused with 503 because the server is overloaded (RFC 3261 §21.5.4). */
+  overloadRejected(method: string): void;
+  /** 1 while the overload detector refuses new calls, else 0; and its smoothed event-loop lag in ms. */
+  setOverloadSource(overloaded: GaugeSource, lagMs: GaugeSource): void;
 }
 
 export interface RtpMetrics {
@@ -172,6 +176,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['reason'] as const,
     registers: r,
   });
+  const sipOverloadRejected = new Counter({
+    name: `${p}sip_overload_rejected_total`,
+    help: 'New requests (initial INVITE, OPTIONS) answered 503 because the server was overloaded, by method.',
+    labelNames: ['method'] as const,
+    registers: r,
+  });
+  const setOverloaded = sourcedGauge(registry, `${p}sip_overloaded`, 'Whether new calls are being refused with 503 for overload (1) or not (0).');
+  const setOverloadLag = sourcedGauge(registry, `${p}sip_overload_lag_seconds`, 'Smoothed event-loop lag the overload detector decides on.');
   const sip: SipMetrics = {
     message(direction, method, status) {
       const m = METHOD_INDEX.get(method) ?? OTHER_METHOD;
@@ -187,6 +199,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     dropped: (reason) => sipDropped.inc({ reason }),
     setTransactionsSource: sourcedGauge(registry, `${p}sip_transactions_active`, 'SIP transactions in memory.'),
     setDialogsSource: sourcedGauge(registry, `${p}sip_dialogs_active`, 'SIP dialogs in memory.'),
+    overloadRejected: (method) => sipOverloadRejected.inc({ method: METHOD_INDEX.has(method) ? method : 'OTHER' }),
+    setOverloadSource(overloaded, lagMs) {
+      setOverloaded(overloaded);
+      setOverloadLag(() => lagMs() / 1000);
+    },
   };
 
   // --- RTP

@@ -1,5 +1,5 @@
 // Public surface of the RTP layer: packet codecs, RTCP, sequence math, port pool, endpoint, sender,
-// jitter buffer, pacer and RFC 4733 telephone-events. Knows nothing of SIP or SDP.
+// jitter buffer, arrival-order (reorder) buffer, pacer and RFC 4733 telephone-events. Knows nothing of SIP or SDP.
 export * from './seq';
 export * from './seq-validator';
 export * from './rtp-packet';
@@ -13,5 +13,6 @@ export * from './port-pool';
 export * from './rtp-sender';
 export * from './pacer';
 export * from './jitter-buffer';
+export * from './reorder-buffer';
 export * from './telephone-event';
 export * from './rtp-endpoint';

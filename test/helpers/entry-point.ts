@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { TEST_DATABASE_URL } from './db';
+import { nextRtpRange } from './ports';
 
 // The real entry point (src/main.ts) as its own process on the real PostgreSQL, for the tests that kill it (SIGKILL:
 // no shutdown code runs) and start the same instance again. The process logs in as a role of its own whose
@@ -15,6 +16,10 @@ const ROOT = resolve(__dirname, '../..');
 /** One run of src/main.ts; `output()` is everything it logged so far. */
 export interface EntryPointProcess {
   readonly proc: ChildProcess;
+  /** SIP (UDP) port on 127.0.0.1 of this run. */
+  readonly sipPort: number;
+  /** HTTP API port on 127.0.0.1 of this run. */
+  readonly apiPort: number;
   output(): string;
   /** SIGKILL, resolved once the process has exited. */
   kill(): Promise<void>;
@@ -25,6 +30,20 @@ export interface EntryPointProcess {
 function exited(proc: ChildProcess): Promise<number | null> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
   return new Promise((r) => proc.once('exit', (code) => r(code)));
+}
+
+/** The ports of pino's `server started` line ({"sip":{"udp":N,...},"api":N,...}), if logged. */
+function startedLine(out: string): { sip: number; api: number } | undefined {
+  const line = out.split('\n').find((l) => l.includes('"server started"'));
+  if (!line) return undefined;
+  try {
+    const o = JSON.parse(line) as { sip?: { udp?: unknown }; api?: unknown };
+    const sip = Number(o.sip?.udp);
+    const api = Number(o.api);
+    return sip > 0 && api > 0 ? { sip, api } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class EntryPointHarness {
@@ -60,10 +79,24 @@ export class EntryPointHarness {
   }
 
   /**
-   * Starts src/main.ts with SIP over UDP and the API on 127.0.0.1 and LOG_LEVEL=info, plus `env`; resolves once it has
-   * logged `server started` (within 60 s), else kills it and fails.
+   * Starts src/main.ts with SIP over UDP and the API on 127.0.0.1, an RTP range of this jest worker's band, and
+   * LOG_LEVEL=info, plus `env`; resolves once it has logged `server started` (within 60 s), else kills it and fails.
+   *
+   * SIP and the API bind port 0 and the ports are read from the `server started` line: a port chosen here and handed
+   * to the child could be taken by another process before the child binds it (EADDRINUSE). A restart therefore gets
+   * new ports; the tests that restart talk to the new process at its new ports, and what must survive is in the
+   * database. (Starting again after an EADDRINUSE would not do: the call and SMS recovery run before the API listens,
+   * so a second attempt would no longer see what the first one had already recovered.)
    */
-  async start(sipPort: number, apiPort: number, env: Record<string, string> = {}): Promise<EntryPointProcess> {
+  async start(env: Record<string, string> = {}): Promise<EntryPointProcess> {
+    const rtp = nextRtpRange(100);
+    const child = await this.spawnOnce({ RTP_PORT_MIN: String(rtp.min), RTP_PORT_MAX: String(rtp.max), ...env });
+    if (child.sipPort === 0 || child.apiPort === 0) throw new Error(`src/main.ts did not start:\n${child.output().slice(-4000)}`);
+    return child;
+  }
+
+  /** One spawn; resolves when it has logged `server started`, or has exited, or after 60 s (then killed). */
+  private async spawnOnce(env: Record<string, string>): Promise<EntryPointProcess> {
     const proc = spawn(process.execPath, ['--require', join(ROOT, 'bench/register.js'), join(ROOT, 'src/main.ts')], {
       cwd: ROOT,
       env: {
@@ -71,8 +104,8 @@ export class EntryPointHarness {
         DATABASE_URL: this.databaseUrl,
         DATA_DIR: this.dataDir,
         INSTANCE_ID: this.instanceId,
-        SIP_PORT: String(sipPort),
-        API_PORT: String(apiPort),
+        SIP_PORT: '0',
+        API_PORT: '0',
         SIP_TRANSPORTS: 'udp',
         SIP_BIND_ADDRESS: '127.0.0.1',
         SIP_PUBLIC_ADDRESS: '127.0.0.1',
@@ -83,10 +116,19 @@ export class EntryPointHarness {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let pipesClosed = false;
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('close', () => (pipesClosed = true));
+    const ports = { sip: 0, api: 0 };
     const child: EntryPointProcess = {
       proc,
+      get sipPort() {
+        return ports.sip;
+      },
+      get apiPort() {
+        return ports.api;
+      },
       output: () => out,
       kill: async () => {
         proc.kill('SIGKILL');
@@ -98,9 +140,18 @@ export class EntryPointHarness {
       },
     };
     this.child = child;
-    for (let i = 0; i < 600 && !out.includes('server started') && proc.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-    if (!out.includes('server started')) await child.kill();
-    expect(out).toContain('server started');
+    for (let i = 0; i < 600 && !startedLine(out) && proc.exitCode === null && proc.signalCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const started = startedLine(out);
+    if (started) {
+      ports.sip = started.sip;
+      ports.api = started.api;
+    } else {
+      await child.kill();
+      // What the process wrote before it exited may still be in its pipes: read them to the end.
+      for (let i = 0; i < 100 && !pipesClosed; i++) await new Promise((r) => setTimeout(r, 50));
+    }
     return child;
   }
 

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { nullLogger } from '../../src/observability';
 import { startServer, type RunningServer } from '../../src/server';
 import { createTestDatabase, type TestBackend, type TestDatabase } from './db';
+import { nextRtpRange } from './ports';
 
 export interface TestServer {
   readonly server: RunningServer;
@@ -15,17 +16,14 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-let rtpBase = 20000 + ((process.pid * 2000) % 30000);
-
 /**
  * The real server graph in this process: SIP on 127.0.0.1 with ephemeral ports, the API on an ephemeral port,
- * a fresh database (a schema of the test PostgreSQL by default), and its own RTP port range per test file.
+ * a fresh database (a schema of the test PostgreSQL by default), and an RTP port range of its own (see ./ports).
  */
 export async function startTestServer(env: Record<string, string> = {}, backend: TestBackend = 'pg'): Promise<TestServer> {
   const database = await createTestDatabase(backend, { migrate: false });
   const dataDir = mkdtempSync(join(tmpdir(), 'sip-srv-'));
-  const rtpMin = rtpBase - (rtpBase % 2);
-  rtpBase += 400;
+  const rtp = nextRtpRange(400);
   const config = loadConfig({
     NODE_ENV: 'test',
     SIP_BIND_ADDRESS: '127.0.0.1',
@@ -35,8 +33,8 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
     API_PORT: '0',
     API_BIND_ADDRESS: '127.0.0.1',
     DATA_DIR: dataDir,
-    RTP_PORT_MIN: String(rtpMin),
-    RTP_PORT_MAX: String(rtpMin + 398),
+    RTP_PORT_MIN: String(rtp.min),
+    RTP_PORT_MAX: String(rtp.max),
     LOG_LEVEL: 'silent',
     // The suites call from 127.0.0.1, which is no trunk: accept unknown sources unless a test checks refusal.
     OPEN_INBOUND: 'true',

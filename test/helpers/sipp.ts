@@ -144,13 +144,42 @@ export async function runSipp(
   return { exitCode, ...stats, stdout, stderr, errors, localPort };
 }
 
+/**
+ * Whether a socket is bound to `port` on this host, from /proc/net/{udp,tcp} (Linux). Reads rather than probes: a
+ * probing bind could itself take the port from the process that is about to bind it. False where /proc is missing.
+ */
+function listening(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  for (const file of ['/proc/net/udp', '/proc/net/tcp', '/proc/net/udp6', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch {
+      continue;
+    }
+    // Each row: "  sl  local_address rem_address ...": the local address is the second field.
+    for (const row of text.split('\n').slice(1)) {
+      const local = row.trim().split(/\s+/)[1];
+      if (local && `${local} `.endsWith(hex)) return true;
+    }
+  }
+  return false;
+}
+
 /** Starts SIPp in the background (e.g. a UAS standing in for a trunk); `stop()` it in teardown. */
 export async function startSipp(opts: SippOptions): Promise<{ port: number; done: Promise<SippResult>; stop: () => Promise<SippResult> }> {
   const port = opts.localPort ?? (await freePort());
   let child: ChildProcess | undefined;
+  let exited = false;
   const done = runSipp({ ...opts, localPort: port }, (c) => (child = c));
-  // Give SIPp a moment to bind its socket before the test sends to it.
-  await new Promise((r) => setTimeout(r, 300));
+  void done.then(() => (exited = true));
+  // Wait until SIPp has bound its SIP port before the test sends to it (a loaded machine can take seconds to start
+  // it), or has exited (it could not bind: the result says why).
+  if (existsSync('/proc/net/udp')) {
+    for (let i = 0; i < 400 && !exited && !listening(port); i++) await new Promise((r) => setTimeout(r, 50));
+  } else {
+    await new Promise((r) => setTimeout(r, 300));
+  }
   return {
     port,
     done,

@@ -48,6 +48,11 @@ export interface UserAgentOptions {
   hooks?: UaHooks;
   /** Source allow-list and flood detector consulted before parsing (see IngressGuard). */
   ingress?: { check(sourceAddress: string, isRequest: boolean): 'accept' | 'deny' | 'drop' };
+  /**
+   * Overload control, consulted for each new out-of-dialog INVITE and OPTIONS before any call work: undefined admits
+   * the request, a number refuses it with 503 and that Retry-After (s).
+   */
+  overload?: { check(method: string): number | undefined };
 }
 
 /** An out-of-dialog request (other than INVITE/CANCEL/ACK) handed to the application. */
@@ -334,6 +339,20 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
     if (this.isLoop(req)) {
       this.refuse(tx, req, 482, 'Loop Detected');
       return;
+    }
+    // Overload control (RFC 3261 §21.5.4): while overloaded a new call gets 503 with Retry-After (§20.33) before any
+    // call, media or database work, so calls in progress keep their quality; in-dialog requests, ACK, BYE and CANCEL,
+    // which finish existing work, were dispatched above and are never refused. OPTIONS gets the same 503: §11.2 says
+    // its answer MUST be the one an INVITE would get, and a proxy probing us with OPTIONS should send new calls
+    // elsewhere until we recover (a 503 also shows it that we are alive; HTTP /health stays 200).
+    if (this.opts.overload && (req.method === 'INVITE' || req.method === 'OPTIONS')) {
+      const retryAfter = this.opts.overload.check(req.method);
+      if (retryAfter !== undefined) {
+        // §8.2.6.2: a final response to a request without a To tag carries one of ours.
+        this.hooks.rejected?.(req.method, 503);
+        tx.respond(createResponse(req, 503, 'Service Unavailable (Overloaded)', { toTag: generateTag(), headers: [['Retry-After', String(retryAfter)]] }));
+        return;
+      }
     }
     switch (req.method) {
       case 'INVITE':

@@ -6,6 +6,7 @@ import type { MediaSession } from '../../../src/media';
 import { nullLogger } from '../../../src/observability';
 import { startServer, type RunningServer } from '../../../src/server';
 import { createTestDatabase, type TestBackend, type TestDatabase } from '../../helpers/db';
+import { nextRtpRange } from '../../helpers/ports';
 
 /** A media session the server opened for a call, as reported through StartOptions.onMediaSession. */
 export interface ObservedSession {
@@ -21,8 +22,6 @@ export interface MediaTestServer {
   stop(): Promise<void>;
 }
 
-let rtpBase = 30000 + ((process.pid * 1000) % 20000);
-
 /**
  * The real server graph (like test/helpers/server.ts) with StartOptions.onMediaSession wired, so a test observes each
  * answered call's MediaSession: received frames, DTMF, what was sent.
@@ -30,8 +29,7 @@ let rtpBase = 30000 + ((process.pid * 1000) % 20000);
 export async function startMediaTestServer(env: Record<string, string>, backend: TestBackend = 'pglite'): Promise<MediaTestServer> {
   const database: TestDatabase = await createTestDatabase(backend, { migrate: false });
   const dataDir = mkdtempSync(join(tmpdir(), 'sip-media-'));
-  const rtpMin = rtpBase - (rtpBase % 2);
-  rtpBase += 200;
+  const rtp = nextRtpRange(200);
   const config = loadConfig({
     NODE_ENV: 'test',
     SIP_BIND_ADDRESS: '127.0.0.1',
@@ -41,8 +39,8 @@ export async function startMediaTestServer(env: Record<string, string>, backend:
     API_PORT: '0',
     API_BIND_ADDRESS: '127.0.0.1',
     DATA_DIR: dataDir,
-    RTP_PORT_MIN: String(rtpMin),
-    RTP_PORT_MAX: String(rtpMin + 198),
+    RTP_PORT_MIN: String(rtp.min),
+    RTP_PORT_MAX: String(rtp.max),
     LOG_LEVEL: 'silent',
     // Calls come from 127.0.0.1, which is no trunk.
     OPEN_INBOUND: 'true',

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../helpers/sipp';
+import { nextRtpRange } from '../../helpers/ports';
 
 // The entry point as operators run it (src/main.ts, embedded PGlite): starts, serves, and on SIGTERM ends the
 // calls in progress with BYE, closes its listeners and exits 0.
@@ -23,7 +24,7 @@ it('serves a call, then on SIGTERM sends BYE for it and exits 0', async () => {
   dir = mkdtempSync(join(tmpdir(), 'sip-main-'));
   const sipPort = await freePort();
   const apiPort = await freePort();
-  const rtpMin = 40000 + ((process.pid * 16) % 10000) * 2;
+  const rtp = nextRtpRange(100);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dir,
@@ -35,8 +36,8 @@ it('serves a call, then on SIGTERM sends BYE for it and exits 0', async () => {
     DEFAULT_ROUTE: 'answer',
     // Calls come from 127.0.0.1, which is no trunk.
     OPEN_INBOUND: 'true',
-    RTP_PORT_MIN: String(rtpMin - (rtpMin % 2)),
-    RTP_PORT_MAX: String(rtpMin - (rtpMin % 2) + 100),
+    RTP_PORT_MIN: String(rtp.min),
+    RTP_PORT_MAX: String(rtp.max),
     LOG_LEVEL: 'info',
   };
   delete env['DATABASE_URL'];

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntryPointHarness } from '../../helpers/entry-point';
-import { freePort, scenarioPath, startSipp } from '../../helpers/sipp';
+import { scenarioPath, startSipp } from '../../helpers/sipp';
 import { until } from '../../helpers/wait';
 import { mint, TEST_JWT_SECRET } from '../api/api-client';
 
@@ -29,8 +29,10 @@ afterAll(async () => {
   await harness?.close();
 });
 
-function start(sipPort: number, apiPort: number): ReturnType<EntryPointHarness['start']> {
-  return harness.start(sipPort, apiPort, {
+// Each start binds new SIP and API ports (see EntryPointHarness.start). The trunk's address is what must stay the
+// same (it is stored with the trunk); the trunk answers whatever Via the restarted process sends from.
+function start(): ReturnType<EntryPointHarness['start']> {
+  return harness.start({
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     // The SIPp UAS takes MESSAGEs only: no OPTIONS pings toward the trunk.
     TRUNK_OPTIONS_INTERVAL_S: '0',
@@ -78,17 +80,16 @@ function receivedRequests(file: string): TracedRequest[] {
 }
 
 it('sends a message accepted before a SIGKILL after the restart, exactly once, with the exact body bytes', async () => {
-  const sipPort = await freePort();
-  const apiPort = await freePort();
-  const trunkPort = await freePort();
-
-  // The trunk's address first: a socket that takes the MESSAGE and never answers.
+  // The trunk's address first: a socket that takes the MESSAGE and never answers (bound to port 0: no other process
+  // can take the port between choosing it and binding it).
   const seen: string[] = [];
   silent = createSocket('udp4');
   silent.on('message', (m) => seen.push(m.toString('latin1')));
-  await new Promise<void>((r) => silent!.bind(trunkPort, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => silent!.bind(0, '127.0.0.1', () => r()));
+  const trunkPort = silent.address().port;
 
-  const first = await start(sipPort, apiPort);
+  const first = await start();
+  const apiPort = first.apiPort;
   const trunk = await api(apiPort, 'POST', '/api/trunks', { name: 'sms-carrier', proxy_address: '127.0.0.1', proxy_port: trunkPort, supports_inbound: false });
   expect(trunk.status).toBe(201);
   const accepted = await api(apiPort, 'POST', '/api/sms/send', { from_number: '+15550001000', to_number: '+15550002000', message: TEXT });
@@ -114,7 +115,7 @@ it('sends a message accepted before a SIGKILL after the restart, exactly once, w
     extra: ['-trace_msg', '-message_file', trace],
   });
 
-  const second = await start(sipPort, apiPort);
+  const second = await start();
   const sent = await until(async () => {
     const r = await smsRow(id);
     return r && r['status'] === 'sent' ? r : undefined;

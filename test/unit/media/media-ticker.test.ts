@@ -18,11 +18,14 @@ function stallingClock(inner: VirtualClock, at: number, ms: number): Clock {
   };
 }
 
+/** No socket I/O is pending in virtual time: a late tick's receive phase may follow at once. */
+const runNow = (fn: () => void): void => fn();
+
 describe('MediaTicker', () => {
   it('tells both phases how many ticks a stall skipped, the send phase how late it runs, and catches up one tick only', () => {
     const vclock = new VirtualClock();
     const clock = stallingClock(vclock, 100, 200);
-    const ticker = new MediaTicker({ clock });
+    const ticker = new MediaTicker({ clock, defer: runNow });
     const log: { phase: string; missed: number; overdue: number; at: number }[] = [];
     const target: MediaTickTarget = {
       onSendTick: (missed, overdue) => log.push({ phase: 'send', missed, overdue, at: vclock.now() }),
@@ -65,7 +68,7 @@ describe('MediaTicker', () => {
       },
       clearTimeout: (h) => vclock.clearTimeout(h),
     };
-    const ticker = new MediaTicker({ clock });
+    const ticker = new MediaTicker({ clock, defer: runNow });
     let sends = 0;
     let missed = 0;
     let worst = 0;
@@ -83,5 +86,59 @@ describe('MediaTicker', () => {
     expect(missed).toBe(0);
     expect(worst).toBeLessThanOrEqual(4);
     expect(sends).toBeGreaterThanOrEqual(180_000);
+  });
+});
+
+describe('MediaTicker late ticks (receive after pending I/O)', () => {
+  it('runs both phases at once on time, and a late tick sends at once but receives only after the pending I/O, the catch-up tick after it', () => {
+    const vclock = new VirtualClock();
+    const clock = stallingClock(vclock, 100, 100);
+    const deferred: (() => void)[] = [];
+    const ticker = new MediaTicker({ clock, defer: (fn) => deferred.push(fn) });
+    const log: string[] = [];
+    ticker.add({
+      onSendTick: (missed, overdue) => log.push(`send@${vclock.now()} m${missed} o${overdue}`),
+      onReceiveTick: (missed) => log.push(`recv@${vclock.now()} m${missed}`),
+    });
+    vclock.advance(100);
+    // On time: never deferred.
+    expect(deferred).toHaveLength(0);
+    expect(log.filter((l) => l.startsWith('recv'))).toHaveLength(6);
+    log.length = 0;
+    // The timer due at 120 fires at 220: ticks of 200 (overdue) and 220 back to back.
+    vclock.advance(120);
+    expect(log).toEqual(['send@220 m4 o1']);
+    expect(deferred).toHaveLength(1);
+    log.push('poll: sockets read');
+    deferred.shift()?.();
+    expect(log).toEqual(['send@220 m4 o1', 'poll: sockets read', 'recv@220 m4', 'send@220 m0 o0', 'recv@220 m0']);
+    log.length = 0;
+    vclock.advance(40);
+    expect(deferred).toHaveLength(0);
+    expect(log).toEqual(['send@240 m0 o0', 'recv@240 m0', 'send@260 m0 o0', 'recv@260 m0']);
+    ticker.close();
+  });
+
+  it('does not run a deferred receive phase after close, and keeps removed targets out of it', () => {
+    const vclock = new VirtualClock();
+    const clock = stallingClock(vclock, 0, 30);
+    const deferred: (() => void)[] = [];
+    const ticker = new MediaTicker({ clock, defer: (fn) => deferred.push(fn) });
+    const got: string[] = [];
+    const a: MediaTickTarget = { onSendTick: () => got.push('a send'), onReceiveTick: () => got.push('a recv') };
+    const b: MediaTickTarget = { onSendTick: () => got.push('b send'), onReceiveTick: () => got.push('b recv') };
+    ticker.add(a);
+    ticker.add(b);
+    vclock.advance(40);
+    expect(deferred.length).toBeGreaterThan(0);
+    ticker.remove(b);
+    deferred.shift()?.();
+    expect(got.filter((g) => g === 'b recv')).toHaveLength(0);
+    expect(got.filter((g) => g === 'a recv').length).toBeGreaterThan(0);
+    vclock.advance(100);
+    ticker.close();
+    const n = got.length;
+    for (const fn of deferred.splice(0)) fn();
+    expect(got).toHaveLength(n);
   });
 });
