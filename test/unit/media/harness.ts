@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { decodeRtp, encodeRtpInto, RTP_HEADER_SIZE, RtpPacket, type RtpPortAllocation, type RtpPortPool } from '../../../src/rtp';
 import { MediaSession, MediaTicker, type MediaParameters, type MediaSessionOptions } from '../../../src/media';
-import { VirtualClock } from '../../../src/util';
+import { VirtualClock, type Clock, type TimerHandle } from '../../../src/util';
 
 /** A datagram socket that records what is sent and lets the test inject what is received. */
 export class FakeSocket extends EventEmitter {
@@ -129,4 +129,21 @@ export function concat(parts: Int16Array[]): Int16Array {
     o += p.length;
   }
   return out;
+}
+
+/** Virtual time whose first timer armed at or after `at` fires `ms` late (a blocked event loop). */
+export function stallingClock(inner: VirtualClock, at: number, ms: number): Clock {
+  let done = false;
+  return {
+    now: () => inner.now(),
+    wallNow: () => inner.wallNow(),
+    setTimeout: (fn: () => void, delay: number): TimerHandle => {
+      if (!done && inner.now() >= at) {
+        done = true;
+        return inner.setTimeout(fn, delay + ms);
+      }
+      return inner.setTimeout(fn, delay);
+    },
+    clearTimeout: (h) => inner.clearTimeout(h),
+  };
 }

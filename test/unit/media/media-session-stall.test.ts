@@ -1,29 +1,13 @@
 import { PCMU } from '../../../src/dsp';
 import { MediaTicker } from '../../../src/media';
-import { Clock, TimerHandle, VirtualClock } from '../../../src/util';
-import { openLeg, rtp, sine, type Leg } from './harness';
+import { VirtualClock } from '../../../src/util';
+import { openLeg, rtp, sine, stallingClock, type Leg } from './harness';
 
 // An event-loop stall in virtual time: the ticker's timer fires late, and the packets that arrived meanwhile are
 // still in the socket when it fires (Node runs timers before the poll phase that reads them).
 
 const FRAME = 160;
 
-/** Virtual time whose first timer armed at or after `at` fires `ms` late. */
-function stallingClock(inner: VirtualClock, at: number, ms: number): Clock {
-  let done = false;
-  return {
-    now: () => inner.now(),
-    wallNow: () => inner.wallNow(),
-    setTimeout: (fn: () => void, delay: number): TimerHandle => {
-      if (!done && inner.now() >= at) {
-        done = true;
-        return inner.setTimeout(fn, delay + ms);
-      }
-      return inner.setTimeout(fn, delay);
-    },
-    clearTimeout: (h) => inner.clearTimeout(h),
-  };
-}
 
 let legs: Leg[] = [];
 let tickers: MediaTicker[] = [];

@@ -1,22 +1,6 @@
 import { MediaTicker, type MediaTickTarget } from '../../../src/media';
-import { Clock, TimerHandle, VirtualClock } from '../../../src/util';
-
-/** Virtual time whose next timer armed after `at` fires `ms` late (a blocked event loop). */
-function stallingClock(inner: VirtualClock, at: number, ms: number): Clock {
-  let done = false;
-  return {
-    now: () => inner.now(),
-    wallNow: () => inner.wallNow(),
-    setTimeout: (fn: () => void, delay: number): TimerHandle => {
-      if (!done && inner.now() >= at) {
-        done = true;
-        return inner.setTimeout(fn, delay + ms);
-      }
-      return inner.setTimeout(fn, delay);
-    },
-    clearTimeout: (h) => inner.clearTimeout(h),
-  };
-}
+import { VirtualClock, type Clock } from '../../../src/util';
+import { stallingClock } from './harness';
 
 /** No socket I/O is pending in virtual time: a late tick's receive phase may follow at once. */
 const runNow = (fn: () => void): void => fn();
