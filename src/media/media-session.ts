@@ -632,8 +632,12 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
   /** @internal Phase 2 of the media tick: take this period's received frame(s). */
   onReceiveTick(missed: number): void {
     if (this.closed) return;
-    // Stall backlog first (frames of the ticks that were skipped), then this tick's frame.
-    for (let i = 0; i < missed && i < MAX_DRAIN && !this.closed; i++) this.receiveFrame();
+    // Stall backlog first (frames of the ticks that were skipped), then this tick's frame. The recording gets the
+    // skipped periods too (what was received; nothing was sent in them), so its timeline stays the call's.
+    for (let i = 0; i < missed && i < MAX_DRAIN && !this.closed; i++) {
+      const got = this.receiveFrame();
+      this.recorder?.write(got ? this.rxFrame : null, null);
+    }
     if (this.closed) return;
     const jb = this.jb;
     while (jb.size > jb.targetDepth + MAX_EXCESS_FRAMES) {

@@ -1,4 +1,7 @@
-import { PCMU } from '../../../src/dsp';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeWav, PCMU } from '../../../src/dsp';
 import { MediaTicker } from '../../../src/media';
 import { VirtualClock } from '../../../src/util';
 import { openLeg, rtp, sine, stallingClock, type Leg } from './harness';
@@ -7,7 +10,6 @@ import { openLeg, rtp, sine, stallingClock, type Leg } from './harness';
 // still in the socket when it fires (Node runs timers before the poll phase that reads them).
 
 const FRAME = 160;
-
 
 let legs: Leg[] = [];
 let tickers: MediaTicker[] = [];
@@ -24,7 +26,7 @@ afterEach(async () => {
  * overdue stay "in the socket" until the late timer has fired; then the test plays the poll phase (delivers them) and
  * runs what the ticker deferred. Returns the session's stats.
  */
-async function streamThroughStall(lateMs?: number): Promise<{ concealed: number; lost: number; received: number }> {
+async function streamThroughStall(lateMs?: number, recordTo?: string): Promise<{ concealed: number; lost: number; received: number }> {
   const vclock = new VirtualClock();
   const clock = stallingClock(vclock, 200, 100);
   const deferred: (() => void)[] = [];
@@ -34,6 +36,7 @@ async function streamThroughStall(lateMs?: number): Promise<{ concealed: number;
   legs.push(leg);
   const { socket, session } = leg;
   const payload = PCMU.encode(sine(440, FRAME, 6000));
+  if (recordTo !== undefined) await session.record(recordTo, { mode: 'stereo' });
   const inSocket: Buffer[] = [];
   let timerFiredAt = -1;
   ticker.add({ onSendTick: () => (timerFiredAt = vclock.now()), onReceiveTick: () => undefined });
@@ -56,6 +59,7 @@ async function streamThroughStall(lateMs?: number): Promise<{ concealed: number;
       timerFiredAt = -1;
     }
   }
+  if (recordTo !== undefined) await session.stopRecording();
   const st = session.stats();
   return { concealed: st.framesConcealed, lost: st.jitterLost, received: st.framesReceived };
 }
@@ -72,5 +76,31 @@ describe('MediaSession after an event-loop stall', () => {
   it('(control) receiving in the late tick itself, before the socket is read, conceals audio that was waiting', async () => {
     const r = await streamThroughStall(Infinity);
     expect(r.lost).toBeGreaterThan(5);
+  });
+
+  it('records the periods the stall skipped: every frame received reaches the recording', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stall-rec-'));
+    try {
+      const path = join(dir, 'stall.wav');
+      const r = await streamThroughStall(undefined, path);
+      const wav = decodeWav(readFileSync(path));
+      expect(wav.channels).toBe(2);
+      // Every packet carries the same 20 ms of tone: count the blocks of the received (left) channel that hold
+      // exactly its decoded audio (concealment frames are attenuated copies and do not match).
+      const frame = PCMU.decode(PCMU.encode(sine(440, FRAME, 6000)));
+      let exact = 0;
+      for (let b = 0; (b + 1) * FRAME <= wav.frames; b++) {
+        let same = true;
+        for (let i = 0; i < FRAME && same; i++) same = wav.samples[2 * (b * FRAME + i)] === frame[i];
+        if (same) exact++;
+      }
+      // All 40 packets, the ones read for the stall's skipped ticks included, are in the file (the first
+      // concealment frame after the stream ends may repeat the last frame unchanged, so one more may match).
+      expect(r.concealed).toBe(5);
+      expect(exact).toBeGreaterThanOrEqual(40);
+      expect(exact).toBeLessThanOrEqual(41);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
