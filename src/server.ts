@@ -241,7 +241,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger.warn({ file: aiConfig.fallbackMessage }, 'AI_FALLBACK_MESSAGE does not exist: the ai-unavailable fallback will hang up without a message');
     }
     const aiNumbers = createRepositories(db).numbers;
+    // Set once the interactive services exist: the AMD verdict of an originated call goes into its call_start.
+    const aiHooks: { callParameters?: (callId: string) => Readonly<Record<string, string>> } = {};
     const aiApp = new AiCallApp({
+      callParameters: (callId) => aiHooks.callParameters?.(callId) ?? {},
       bridge: aiBridge,
       fallback: aiConfig.fallback,
       fallbackMessage: aiConfig.fallbackMessage,
@@ -254,6 +257,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     calls.registerApp('ai', aiApp);
     cleanups.push(() => aiApp.close());
     const interactive = wireInteractive(config, db, calls, webhooks, logger);
+    aiHooks.callParameters = (callId) => interactive.machineDetection.customParameters(callId);
     mediaHooks.opened = (callId) => interactive.recordings.mediaOpened(callId);
     cleanups.push(() => interactive.close());
     await calls.recover();

@@ -142,6 +142,11 @@ export interface AiCallAppOptions {
   /** The application serving a fallback route (`queue:<id>`), when one is registered. */
   fallbackApp?: (route: RouteSpec) => CallApp | undefined;
   fetchWav?: WavFetcher;
+  /**
+   * Per-call parameters added to call_start's custom parameters when the run is created (e.g. the answering-machine
+   * verdict of an originated call: its app starts only once the verdict is in). They win over the number's.
+   */
+  callParameters?: (callId: string) => Readonly<Record<string, string>>;
   /** Audio the AI sends before the call is answered (rare: the socket usually opens later), ms. Default 10 s. */
   maxEarlyAudioMs?: number;
   clock?: Clock;
@@ -263,7 +268,8 @@ export class AiCallApp implements CallApp {
       return undefined;
     }
     if (this.runs.has(info.callId)) return this.runs.get(info.callId);
-    const run = new AiCallRun(this.opts, this.clock, this.log, info, ourNumber, settings.customParameters, () => this.forget(run));
+    const customParameters = { ...settings.customParameters, ...(this.opts.callParameters?.(info.callId) ?? {}) };
+    const run = new AiCallRun(this.opts, this.clock, this.log, info, ourNumber, customParameters, () => this.forget(run));
     try {
       run.session = this.opts.bridge.createSession(run, settings.overrides);
     } catch (err) {

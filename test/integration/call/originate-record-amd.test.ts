@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ivrMenuSchema, ivrMenuToRecord } from '../../../src/call';
 import { decodeWav, loadWavAs8kMono, PCMU } from '../../../src/dsp';
 import { createRepositories } from '../../../src/store';
+import { MockAiPlatform } from '../../../scripts/mock-ai';
 import { scenarioPath, startSipp } from '../../helpers/sipp';
 import type { TestServer } from '../../helpers/server';
 import { WebhookSink } from '../../helpers/webhook-sink';
@@ -18,6 +19,7 @@ const AMD_FIXTURES = resolve(__dirname, '../../fixtures/audio/amd');
 
 let srv: TestServer;
 let hooks: WebhookSink;
+let mock: MockAiPlatform;
 let menuId = '';
 
 const tone = (hz: number, ms: number, dbm0 = -14): Int16Array => toneSamples({ segments: [{ frequencies: [hz], levelsDbm0: [dbm0], durationMs: ms }], repeat: false }, ms);
@@ -144,9 +146,11 @@ async function hangUp(callId: string, uas: Uas): Promise<void> {
 
 beforeAll(async () => {
   hooks = await WebhookSink.start();
+  mock = new MockAiPlatform({ echo: false, hangupDigit: 'X', clearDigit: 'X', transferDigit: 'X' });
+  await mock.listen();
   const prompts = scratchDir();
   writeFileSync(join(prompts, 'side.wav'), wavOf(tone(1000, 40_000)));
-  srv = await startApiServer({ SIP_TRANSPORTS: 'udp', MOH_DIR: prompts, RECORDINGS_DIR: join(scratchDir(), 'rec'), DEFAULT_ROUTE: 'reject' });
+  srv = await startApiServer({ SIP_TRANSPORTS: 'udp', MOH_DIR: prompts, RECORDINGS_DIR: join(scratchDir(), 'rec'), DEFAULT_ROUTE: 'reject', AI_PLATFORM_URL: mock.url });
   const menu = await createRepositories(srv.server.db).ivrMenus.save(ivrMenuToRecord(ivrMenuSchema.parse({ name: 'side', prompt: 'side.wav', timeoutS: 60, maxRetries: 0 })));
   menuId = menu.id;
 }, 60_000);
@@ -154,6 +158,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv?.stop();
   await hooks?.close();
+  await mock?.close();
   removeScratch();
 });
 
@@ -238,6 +243,22 @@ describe('POST /api/calls/initiate with machine_detection', () => {
       expect(await cdrAmd(callId)).toMatchObject({ result: 'human', beep: null });
       const events = await srv.server.db.query<{ data: Record<string, unknown> }>(`SELECT data FROM call_events WHERE call_id = $1 AND type = 'amd'`, [callId]);
       expect(events.rows[0]?.data['result']).toBe('human');
+      await hangUp(callId, uas);
+    } finally {
+      await uas.stop();
+    }
+  }, 90_000);
+
+  it('gives an AI route the verdict in call_start: the AI session starts only once it is known', async () => {
+    const uas = await uasPlaying(loadWavAs8kMono(readFileSync(join(AMD_FIXTURES, 'human-hello.wav'))));
+    try {
+      const index = mock.connections.length;
+      const callId = await initiate(uas, { route: 'ai', machine_detection: true });
+      const conn = await mock.waitForConnection(index);
+      await until(() => conn.ofType('call_start').length === 1, 'call_start at the AI', 300);
+      const start = conn.ofType('call_start')[0] as Record<string, unknown>;
+      const data = (start['data'] ?? start) as Record<string, unknown>;
+      expect(data['custom_parameters']).toMatchObject({ amd_result: 'human', amd_reason: 'short-greeting' });
       await hangUp(callId, uas);
     } finally {
       await uas.stop();
