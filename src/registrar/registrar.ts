@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../util';
 import { formatUri, type SipRequest } from '../sip/message';
-import { DigestChallenger, digestHex, hashOf, type DigestAlgorithm } from '../sip/auth';
+import { DecoyHa1, DigestChallenger, type DigestAlgorithm } from '../sip/auth';
 import type { IncomingRequest, SipTarget } from '../sip/ua';
 import type { TransportProtocol } from '../sip/transport';
 import { RegistrationRepository, SipUserRepository, type Database, type Queryable, type RegistrationBinding } from '../store';
@@ -104,7 +104,7 @@ export class Registrar {
   private readonly maxContacts: number;
   private readonly bindings: RegistrationRepository;
   /** Per hash, an HA1 no password produces: unknown users are verified against it, like a wrong password. */
-  private readonly decoys = new Map<string, string>();
+  private readonly decoys = new DecoyHa1();
   private purgeTimer: TimerHandle | undefined;
   private closed = false;
   private readonly counters: RegistrarStats = { registered: 0, removed: 0, queries: 0, challenged: 0, authFailed: 0, refused: 0 };
@@ -230,7 +230,7 @@ export class Registrar {
 
     // Step 3: authenticate. Unknown users are verified against a decoy HA1 so they fail exactly like a wrong password.
     const verdict = await this.challenger.authenticate(req, { method: 'REGISTER', uri: formatUri(req.uri) }, async (username, realm, algorithm) => {
-      return (await this.users.ha1(username, realm, algorithm)) ?? this.decoyHa1(algorithm);
+      return (await this.users.ha1(username, realm, algorithm)) ?? this.decoys.of(algorithm);
     });
     if (!verdict.ok) {
       if (verdict.reason === 'malformed') return this.refuse(400, 'Malformed Authorization');
@@ -304,15 +304,6 @@ export class Registrar {
     return { status, reason, headers: [] };
   }
 
-  private decoyHa1(algorithm: DigestAlgorithm): string {
-    const hash = hashOf(algorithm);
-    let v = this.decoys.get(hash);
-    if (v === undefined) {
-      v = digestHex(hash, randomBytes(32));
-      this.decoys.set(hash, v);
-    }
-    return v;
-  }
 
   private bindingOf(aor: string, c: ContactChange, req: SipRequest, source: SipTarget, callId: string, cseq: number): Parameters<RegistrationRepository['upsert']>[0] {
     return {

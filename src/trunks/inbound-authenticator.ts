@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import {
   computeHa1,
+  DecoyHa1,
   DigestChallenger,
-  digestHex,
   hashOf,
   type DigestAlgorithm,
   type DigestAuthorization,
@@ -76,7 +76,7 @@ export class InboundAuthenticator {
   /** realm NUL username -> trunks with those credentials, in route order. */
   private byUser = new Map<string, InboundTrunkCredentials[]>();
   /** Per hash, an HA1 no password produces: unknown users are verified against it, like a wrong password. */
-  private readonly decoys = new Map<string, string>();
+  private readonly decoys = new DecoyHa1();
 
   constructor(opts: InboundAuthOptions) {
     if (!opts.domain) throw new TypeError('domain is required');
@@ -167,7 +167,7 @@ export class InboundAuthenticator {
       if (result.reason !== 'response') break;
     }
     const unknown = candidates.length === 0;
-    if (!result) result = challenger.verify(cred, req, this.decoyHa1(cred.algorithm));
+    if (!result) result = challenger.verify(cred, req, this.decoys.of(cred.algorithm));
     if (result.ok) return { kind: 'refused', status: 403, reason: 'Forbidden', failure: 'unknown-user', username: cred.username };
     if (result.reason === 'response') {
       return { kind: 'refused', status: 403, reason: 'Forbidden', failure: unknown ? 'unknown-user' : 'response', username: cred.username };
@@ -175,13 +175,4 @@ export class InboundAuthenticator {
     return this.challenge(result.stale, result.reason);
   }
 
-  private decoyHa1(algorithm: DigestAlgorithm): string {
-    const hash = hashOf(algorithm);
-    let v = this.decoys.get(hash);
-    if (v === undefined) {
-      v = digestHex(hash, randomBytes(32));
-      this.decoys.set(hash, v);
-    }
-    return v;
-  }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Digest algorithms (RFC 7616 §3.2 and the IANA "HTTP Digest Hash Algorithms" registry; RFC 8760 brings the SHA-2
@@ -59,4 +59,22 @@ export function hexLength(hash: DigestHash): number {
  */
 export function computeHa1(hash: DigestHash, username: string, realm: string, password: string): string {
   return digestHex(hash, `${username}:${realm}:${password}`);
+}
+
+/**
+ * A random HA1 per hash, drawn once: an unknown user is checked against it exactly as a known one is against its
+ * own, so a wrong password and an unknown user cannot be told apart (no user enumeration).
+ */
+export class DecoyHa1 {
+  private readonly byHash = new Map<DigestHash, string>();
+
+  of(algorithm: DigestAlgorithm): string {
+    const hash = hashOf(algorithm);
+    let v = this.byHash.get(hash);
+    if (v === undefined) {
+      v = digestHex(hash, randomBytes(32));
+      this.byHash.set(hash, v);
+    }
+    return v;
+  }
 }

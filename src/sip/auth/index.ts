@@ -5,6 +5,7 @@
 export {
   algorithmStrength,
   computeHa1,
+  DecoyHa1,
   DIGEST_ALGORITHMS,
   digestHex,
   hashOf,
