@@ -27,7 +27,8 @@
  * Environment: BENCH_DATABASE_URL runs the server on that PostgreSQL instead of the embedded PGlite (whose WASM
  * heap alone is ~800 MB of RSS); BENCH_PROFILE_DIR writes a V8 CPU profile of the server over each measurement
  * window (the same profiler as `node --cpu-prof`, limited to the window) as <dir>/bridge-<N>.cpuprofile;
- * BENCH_DEBUG prints the playout queue depths at the window's start and end and the deepest call's counters.
+ * BENCH_RTP_PORT_MIN / BENCH_RTP_PORT_MAX set the server's RTP port range (default 50000-54998); BENCH_DEBUG prints
+ * the playout queue depths at the window's start and end and the deepest call's counters.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
@@ -393,8 +394,8 @@ async function main(): Promise<void> {
     API_PORT: '0',
     API_BIND_ADDRESS: '127.0.0.1',
     DATA_DIR: dataDir,
-    RTP_PORT_MIN: '30000',
-    RTP_PORT_MAX: '36000',
+    RTP_PORT_MIN: process.env.BENCH_RTP_PORT_MIN ?? '50000',
+    RTP_PORT_MAX: process.env.BENCH_RTP_PORT_MAX ?? '54998',
     DEFAULT_ROUTE: 'ai',
     // Callers here are no trunk: accept calls from any source.
     OPEN_INBOUND: 'true',
@@ -447,10 +448,10 @@ async function main(): Promise<void> {
         if (c >= 0 && upRing[c % RING] > 0) up.add(performance.now() - upRing[c % RING]);
         return out;
       };
-      const decodeText = codec.decodeText.bind(codec);
-      codec.decodeText = (text: string): AiDecodeResult => {
+      const decodeTextFrame = codec.decodeTextFrame.bind(codec);
+      codec.decodeTextFrame = (bytes: Buffer): AiDecodeResult => {
         const arrived = performance.now();
-        const r = decodeText(text);
+        const r = decodeTextFrame(bytes);
         if (r.ok && r.command.kind === 'audio') {
           const b = (r.command as AiAudioCommand).bytes;
           if (b.length >= 8) {

@@ -4,6 +4,10 @@
  * Every call sends one caller frame to the AI every 20 ms and receives the AI's audio at about the same rate, so
  * 1,000 calls mean 50,000 encodes and 50,000 decodes per second. Figures (CPU microseconds per frame, and frames/s
  * on one core) are printed, not asserted: the machine is shared.
+ *
+ * Encode rows include what ws does with a string message before framing it (UTF-8 length and bytes).
+ * "frame bytes" rows decode as the session does: the WebSocket text frame's bytes (decodeTextFrame, whose audio fast
+ * path needs no string and no JSON.parse); the others go through decodeText with a string (the general path).
  */
 import { DownlinkConverter, JambonzCodec, NativeCodec, ProtocolCodec, TwilioCodec } from '../src/bridge';
 import type { BridgeCallInfo } from '../src/bridge';
@@ -38,7 +42,8 @@ for (const [name, codec] of uplink) {
   codec.openMessages(false);
   bench(name, N, (i) => {
     const m = codec.encodeAudio(frames[i % 50], i, 1_700_000_000_000 + i * 20);
-    sink += m.length;
+    // What ws does before masking (RFC 6455 §5.3): a string is measured and encoded to UTF-8 bytes, a Buffer is used.
+    sink += typeof m === 'string' ? Buffer.byteLength(m) + Buffer.from(m).length : m.length;
   });
 }
 
@@ -65,11 +70,35 @@ bench('native 16 kHz decode + resample to 8 kHz', N, () => {
   }
 });
 
+/** What the session does with a text frame (a build without decodeTextFrame: string + decodeText). */
+function decodeFrame(codec: ProtocolCodec, bytes: Buffer): ReturnType<ProtocolCodec['decodeText']> {
+  const c = codec as Partial<Pick<ProtocolCodec, 'decodeTextFrame'>> & ProtocolCodec;
+  return c.decodeTextFrame !== undefined ? c.decodeTextFrame(bytes) : codec.decodeText(bytes.toString('utf8'));
+}
+
+const aiFrame = Buffer.from(aiMessage, 'utf8');
+bench('native audio_data frame bytes + convert', N, () => {
+  const r = decodeFrame(native, aiFrame);
+  if (r.ok && r.command.kind === 'audio') {
+    const pcm = down.convert(r.command);
+    if (pcm.ok) sink += pcm.pcm[5];
+  }
+});
+
 const twilio = new TwilioCodec(info);
 const twilioMsg = JSON.stringify({ event: 'media', streamSid: twilio.streamSid, media: { payload: Buffer.alloc(160, 0x55).toString('base64') } });
 const twilioDown = new DownlinkConverter();
 bench('twilio media decode + mu-law to PCM', N, () => {
   const r = twilio.decodeText(twilioMsg);
+  if (r.ok && r.command.kind === 'audio') {
+    const pcm = twilioDown.convert(r.command);
+    if (pcm.ok) sink += pcm.pcm[5];
+  }
+});
+
+const twilioFrame = Buffer.from(twilioMsg, 'utf8');
+bench('twilio media frame bytes + mu-law to PCM', N, () => {
+  const r = decodeFrame(twilio, twilioFrame);
   if (r.ok && r.command.kind === 'audio') {
     const pcm = twilioDown.convert(r.command);
     if (pcm.ok) sink += pcm.pcm[5];

@@ -48,7 +48,9 @@ ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 xacts() { sleep 1.5; psql "$DB_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()" 2>/dev/null || echo 0; }
 # "<db transactions per call> <server CPU ms per call>" since the given marks.
 per_call() { awk -v x0="$1" -v x1="$2" -v t0="$3" -v t1="$4" -v n="$5" 'BEGIN{ if (n > 0) printf "%.1f %.2f", (x1-x0)/n, (t1-t0)*10/n; else printf "NA NA" }'; }
-field() { node -e "const o=JSON.parse(require('fs').readFileSync(0,'utf8').trim().split('\n').pop()); const v=o['$1']; process.stdout.write(v===null||v===undefined?'NA':String(v))"; }
+field() { node -e "const o=JSON.parse(require('fs').readFileSync(0,'utf8').trim().split('\n').pop()); const v=o['$1']; process.stdout.write(v===null||v===undefined?'NA':typeof v==='object'?JSON.stringify(v):String(v))"; }
+# SIPp's failure counters that moved, when calls failed (503 from overload control shows as FailedUnexpectedMessage).
+why() { [[ $1 == 0 || $1 == NA ]] || printf ' %s' "$2"; }
 
 # The server runs as deployed (compiled JavaScript, as in the Dockerfile): running from source would add the
 # TypeScript compiler (~50 MB) to the resident memory measured below. FROM_SOURCE=1 skips the build.
@@ -75,8 +77,8 @@ for r in $RATES; do
   t1=$(ticks "$SERVER_PID"); x1=$(xacts)
   ok=$(echo "$out" | field ok); failed=$(echo "$out" | field failed)
   read -r XPC CPC <<<"$(per_call "$x0" "$x1" "$t0" "$t1" "$((r * STEP_S))")"
-  printf '   %6s calls/s: ok %s failed %s p50 %s ms p99 %s ms, %s db transactions/call, server CPU %s ms/call\n' \
-    "$r" "$ok" "$failed" "$(echo "$out" | field setupP50Ms)" "$(echo "$out" | field setupP99Ms)" "$XPC" "$CPC"
+  printf '   %6s calls/s: ok %s failed %s%s p50 %s ms p99 %s ms, %s db transactions/call, server CPU %s ms/call\n' \
+    "$r" "$ok" "$failed" "$(why "$failed" "$(echo "$out" | field failures)")" "$(echo "$out" | field setupP50Ms)" "$(echo "$out" | field setupP99Ms)" "$XPC" "$CPC"
   if [[ $failed == 0 && $ok == $((r * STEP_S)) ]]; then BEST=$r; else break; fi
 done
 
@@ -100,7 +102,7 @@ for n in $CONCURRENT; do
   wait $LOADER
   ok=$(field ok <"$SCRATCH/conc.json"); failed=$(field failed <"$SCRATCH/conc.json"); loss=$(field rtpLossPct <"$SCRATCH/conc.json")
   per=$(awk -v p="$peak" -v b="$BASE_RSS" -v n="$n" 'BEGIN{printf "%.2f", (p-b)*1024/n}')
-  printf '   %6s calls: ok %s failed %s, RTP loss %s%%, RSS %s MB (%s KB/call)\n' "$n" "$ok" "$failed" "$loss" "$peak" "$per"
+  printf '   %6s calls: ok %s failed %s%s, RTP loss %s%%, RSS %s MB (%s KB/call)\n' "$n" "$ok" "$failed" "$(why "$failed" "$(field failures <"$SCRATCH/conc.json")")" "$loss" "$peak" "$per"
   if [[ $failed == 0 && $ok == "$n" && $loss != NA ]] && awk -v l="$loss" 'BEGIN{exit !(l < 0.1)}'; then
     BEST_CONC=$n; BEST_LOSS=$loss; RSS_PER_CALL=$per; PEAK_RSS=$peak
   else break; fi

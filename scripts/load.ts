@@ -23,6 +23,8 @@ interface Options {
   transport: string;
   json: boolean;
   localIp: string;
+  /** Keep SIPp's scenario, statistics and error log (its -trace_err file) instead of deleting them. */
+  keep: boolean;
 }
 
 const PCAP = resolve(__dirname, '../test/fixtures/rtp/g711a.pcap');
@@ -31,7 +33,7 @@ const PCAP_MS = 7050;
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
-  process.stderr.write('usage: npm run load -- --target host:port --calls N --rate R --duration S [--route echo|ai] [--number N] [--metrics URL] [--json]\n');
+  process.stderr.write('usage: npm run load -- --target host:port --calls N --rate R --duration S [--route echo|ai] [--number N] [--metrics URL] [--json] [--keep]\n');
   process.exit(2);
 }
 
@@ -62,6 +64,7 @@ function parseArgs(argv: string[]): Options {
     transport: get('transport') ?? 'u1',
     json: argv.includes('--json'),
     localIp: get('local-ip') ?? '127.0.0.1',
+    keep: argv.includes('--keep'),
   };
 }
 
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
     '-sf', scenario, opts.target, '-s', opts.number, '-i', opts.localIp, '-t', opts.transport,
     '-m', String(opts.calls), '-r', String(opts.rate), '-l', String(limit),
     '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1',
-    '-trace_rtt', '-rtt_freq', '1',
+    '-trace_rtt', '-rtt_freq', '1', '-trace_err', '-error_file', join(dir, 'errors.log'),
     '-timeout', `${Math.ceil(opts.calls / opts.rate + opts.durationS + 60)}s`, '-timeout_error',
     '-nostdin', '-buff_size', '8388608', '-max_socket', '65000',
   ];
@@ -229,7 +232,15 @@ async function main(): Promise<void> {
     }
   }
   setup.sort((a, b) => a - b);
-  rmSync(dir, { recursive: true, force: true });
+  // Which of SIPp's failure counters moved (FailedCallRejected, FailedMaxUDPRetrans, FailedUnexpectedMessage...):
+  // tells a server that refused or lost calls from a SIPp that fell behind.
+  const failures: Record<string, number> = {};
+  head.forEach((name, i) => {
+    const n = Number(last[i]);
+    if (name.startsWith('Failed') && name.endsWith('(C)') && name !== 'FailedCall(C)' && n > 0) failures[name.slice(0, -3)] = n;
+  });
+  if (opts.keep) process.stderr.write(`SIPp files kept in ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 
   const rtp = before && after ? { received: after.received - before.received, lost: after.lost - before.lost } : undefined;
   const lossPct = rtp && rtp.received + rtp.lost > 0 ? (100 * rtp.lost) / (rtp.received + rtp.lost) : undefined;
@@ -240,6 +251,7 @@ async function main(): Promise<void> {
     durationS: opts.durationS,
     ok,
     failed,
+    failures,
     setupP50Ms: percentile(setup, 50) ?? null,
     setupP99Ms: percentile(setup, 99) ?? null,
     rtpPacketsReceived: rtp?.received ?? null,
@@ -253,7 +265,9 @@ async function main(): Promise<void> {
     const fmt = (v: number | null, unit: string): string => (v === null ? 'n/a' : `${v}${unit}`);
     process.stdout.write(
       [
-        `calls ok/failed:   ${ok} / ${failed} (of ${opts.calls}, ${opts.rate}/s, ${opts.durationS} s each)`,
+        `calls ok/failed:   ${ok} / ${failed} (of ${opts.calls}, ${opts.rate}/s, ${opts.durationS} s each)${
+          failed > 0 ? ` — ${Object.entries(failures).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''
+        }`,
         `setup INVITE->200: p50 ${fmt(summary.setupP50Ms, ' ms')}, p99 ${fmt(summary.setupP99Ms, ' ms')}`,
         `RTP loss:          ${rtp ? `${summary.rtpLossPct}% (${rtp.lost} of ${rtp.received + rtp.lost} packets, server side)` : 'n/a (pass --metrics URL)'}`,
         `elapsed:           ${summary.elapsedS} s`,

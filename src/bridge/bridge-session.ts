@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { randomFillSync } from 'node:crypto';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Clock, InvalidStateError, systemClock, TimerHandle, TypedEmitter } from '../util';
 import type { BridgeCallPort, BridgeDtmfEvent, BridgeMarkEvent, Unsubscribe } from './bridge-call-port';
@@ -88,9 +89,35 @@ const CLOSE_GRACE_MS = 2000;
 /** RFC 6455 §7.4.1: 1000 = normal closure. The AI closing normally means it is done with the call. */
 const CLOSE_NORMAL = 1000;
 const FRAME_SAMPLES = 160;
-/** ws.send options, allocated once: audio goes out 50 times a second per call. */
-const TEXT_FRAME = { binary: false } as const;
-const BINARY_FRAME = { binary: true } as const;
+/**
+ * ws.send options, allocated once: audio goes out 50 times a second per call. No compression (permessage-deflate is
+ * not negotiated either) and no per-send callback.
+ */
+const TEXT_FRAME = { binary: false, compress: false } as const;
+const BINARY_FRAME = { binary: true, compress: false } as const;
+
+/** Masking keys drawn from the system CSPRNG in batches (RFC 6455 §5.3: a fresh, unpredictable key per frame). */
+const maskPool = Buffer.alloc(8192);
+let maskAt = maskPool.length;
+
+/**
+ * ws's masking-key source, but never the all-zero key: with it ws would skip masking and hand the caller's buffer to
+ * the socket as it is, and audio messages are assembled in buffers reused for the next frame (protocol-codec.ts).
+ * With any other key ws masks into a buffer of its own before send() returns.
+ */
+export function generateMask(mask: Buffer): void {
+  do {
+    if (maskAt === maskPool.length) {
+      randomFillSync(maskPool);
+      maskAt = 0;
+    }
+    mask[0] = maskPool[maskAt];
+    mask[1] = maskPool[maskAt + 1];
+    mask[2] = maskPool[maskAt + 2];
+    mask[3] = maskPool[maskAt + 3];
+    maskAt += 4;
+  } while ((mask[0] | mask[1] | mask[2] | mask[3]) === 0);
+}
 
 type ConnectOutcome = { ok: true; ws: WebSocket } | { ok: false; outcome: BridgeConnectOutcome; detail: string };
 
@@ -139,6 +166,11 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
   private readonly control: PendingControl[] = [];
   private readonly downlink = new DownlinkConverter();
   private readonly maxBuffered: number;
+  /** ws.send options of audio frames (the codec's frame type). */
+  private readonly audioSendOptions: typeof TEXT_FRAME | typeof BINARY_FRAME;
+  /** Clock reads for the latency metrics are skipped when nothing observes them. */
+  private readonly timesUplink: boolean;
+  private readonly timesDownlink: boolean;
   private readonly unsubscribers: Unsubscribe[] = [];
   private readonly pendingMarks = new Map<number, string>();
   private markSeq = 0;
@@ -171,6 +203,9 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
     this.log = opts.logger ?? silentBridgeLogger;
     this.ring = new FrameRing(opts.pendingFrames ?? DEFAULT_PENDING_FRAMES, FRAME_SAMPLES);
     this.maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+    this.audioSendOptions = this.codec.audioFrames === 'text' ? TEXT_FRAME : BINARY_FRAME;
+    this.timesUplink = this.metrics.uplinkLatency !== undefined;
+    this.timesDownlink = this.metrics.downlinkLatency !== undefined;
   }
 
   get state(): BridgeSessionState {
@@ -251,13 +286,12 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
     if (this._state === 'ended') return;
     const seq = this.nextSeq++;
     const wall = this.clock.wallNow();
-    const now = this.clock.now();
     const ws = this.ws;
     if (this._state === 'open' && ws !== null && this.ring.length === 0 && this.control.length === 0 && ws.bufferedAmount <= this.maxBuffered) {
-      this.sendFrame(ws, frame, seq, wall, now);
+      this.sendFrame(ws, frame, seq, wall, this.timesUplink ? this.clock.now() : 0);
       return;
     }
-    if (this.ring.push(frame, seq, wall, now)) this.countUplinkDrop(1);
+    if (this.ring.push(frame, seq, wall, this.clock.now())) this.countUplinkDrop(1);
     if (this._state === 'open') this.flush();
   };
 
@@ -267,10 +301,11 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
     if (msg !== null) this.sendControl(msg);
   };
 
+  /** `capturedAt` is read only when the uplink latency is measured. */
   private sendFrame(ws: WebSocket, frame: Int16Array, seq: number, wall: number, capturedAt: number): void {
-    ws.send(this.codec.encodeAudio(frame, seq, wall), this.codec.audioFrames === 'text' ? TEXT_FRAME : BINARY_FRAME);
+    ws.send(this.codec.encodeAudio(frame, seq, wall), this.audioSendOptions);
     this.stats.framesSent++;
-    this.metrics.uplinkLatency?.((this.clock.now() - capturedAt) / 1000);
+    if (this.timesUplink) this.metrics.uplinkLatency?.((this.clock.now() - capturedAt) / 1000);
   }
 
   /** Send, in order, control messages and frames waiting for the socket, while the socket has room. */
@@ -331,10 +366,10 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     if (this._state === 'ended') return;
-    const arrived = this.clock.now();
+    const arrived = this.timesDownlink ? this.clock.now() : 0;
     this.stats.aiMessages++;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    const decoded = isBinary ? this.codec.decodeBinary(buf) : this.codec.decodeText(buf.toString('utf8'));
+    const decoded = isBinary ? this.codec.decodeBinary(buf) : this.codec.decodeTextFrame(buf);
     if (!decoded.ok) {
       this.rejectMessage(decoded.error);
       return;
@@ -372,7 +407,7 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
           this.rejectMessage({ code: 'BRIDGE_ACTION_FAILED', message: 'playout queue full: audio dropped', type: 'audio' });
           return;
         }
-        this.metrics.downlinkLatency?.((this.clock.now() - arrived) / 1000);
+        if (this.timesDownlink) this.metrics.downlinkLatency?.((this.clock.now() - arrived) / 1000);
         if (cmd.playId !== undefined) {
           const id = cmd.playId;
           port.mark(`playDone:${id ?? ''}`, () => {
@@ -469,6 +504,7 @@ export class BridgeSession extends TypedEmitter<BridgeSessionEvents> {
         headers,
         maxPayload: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE,
         perMessageDeflate: false,
+        generateMask,
         handshakeTimeout: timeoutMs,
         followRedirects: false,
         rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,

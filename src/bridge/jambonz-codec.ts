@@ -97,6 +97,10 @@ export class JambonzCodec implements ProtocolCodec {
     return decodeOk({ kind: 'audio', encoding: 'pcm16', bytes, sampleRate: this.wireRate });
   }
 
+  decodeTextFrame(bytes: Buffer): AiDecodeResult {
+    return this.decodeText(bytes.toString('utf8'));
+  }
+
   decodeText(text: string): AiDecodeResult {
     const parsed = parseJson(text);
     if (!parsed.ok) return decodeFail('BRIDGE_MALFORMED_JSON', `message is not valid JSON: ${parsed.message}`);

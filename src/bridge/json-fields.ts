@@ -46,7 +46,7 @@ export function numberField(msg: JsonObject, data: JsonObject | undefined, name:
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Largest decoded size written into a caller's scratch buffer; larger payloads (a whole WAV) get their own. */
-const MAX_SCRATCH_BYTES = 64 * 1024;
+export const MAX_SCRATCH_BYTES = 64 * 1024;
 
 /**
  * Decode standard base64 (RFC 4648 §4). Buffer.from(.., 'base64') silently skips invalid characters, which would

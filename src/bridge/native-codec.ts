@@ -1,8 +1,10 @@
 import type { BridgeCallInfo, BridgeDtmfEvent, BridgeMarkEvent, BridgeTransferType } from './bridge-call-port';
 import { AiAudioEncoding, AiDecodeResult, AiMessageError, decodeFail, decodeOk } from './ai-command';
-import { decodeBase64, isObject, JsonObject, numberField, parseJson, stringField } from './json-fields';
+import { decodeBase64, isObject, JsonObject, MAX_SCRATCH_BYTES, numberField, parseJson, stringField } from './json-fields';
+import { decodeBase64Bytes, FieldKind, JsonFieldScanner } from './json-scan';
 import type { BridgeSmsNotice, ProtocolCodec, WireMessage } from './protocol-codec';
 import { UplinkConverter } from './uplink-converter';
+import { MAX_NUMBER_BYTES, putBytes, writeEpochSeconds, writeUint } from './wire-bytes';
 
 /** Rates the native protocol streams caller audio at (8 kHz telephone band, or wideband when the number asks). */
 export const NATIVE_UPLINK_RATES: readonly number[] = [8000, 16000, 24000];
@@ -13,6 +15,26 @@ export const AI_AUDIO_RATES: readonly number[] = [8000, 16000, 22050, 24000, 320
 const MAX_MARK_NAME = 256;
 const MAX_TEXT = 16_384;
 const DTMF_DIGITS = /^[0-9A-D*#]{1,64}$/;
+
+/** Fields the audio fast path reads, at the top level and in `data` (slot = index, or FAST_KEYS.length + index). */
+const FAST_KEYS = ['type', 'call_id', 'audio', 'encoding', 'sample_rate'] as const;
+const K_TYPE = 0;
+const K_CALL_ID = 1;
+const K_AUDIO = 2;
+const K_ENCODING = 3;
+const K_RATE = 4;
+const IN_DATA = FAST_KEYS.length;
+const AUDIO_DATA = Buffer.from('audio_data', 'latin1');
+const TIMESTAMP_FIELD = Buffer.from('","timestamp":', 'latin1');
+const SEQ_FIELD = Buffer.from(',"seq":', 'latin1');
+/** The slot field() would read: `data`'s field first, then the top level's; -1 when neither is there. */
+function pickSlot(kind: Uint8Array, k: number): number {
+  if (kind[IN_DATA + k] !== FieldKind.Absent) return IN_DATA + k;
+  return kind[k] !== FieldKind.Absent ? k : -1;
+}
+
+/** Room for the tail after the audio: `","timestamp":<seconds>,"seq":<n>}}`. */
+const TAIL_BYTES = TIMESTAMP_FIELD.length + SEQ_FIELD.length + 2 * MAX_NUMBER_BYTES + 2;
 
 /** Seconds since the epoch with millisecond precision, as in the seed's examples (`1634567890.123`). */
 function epochSeconds(wallMs: number): string {
@@ -54,8 +76,13 @@ export class NativeCodec implements ProtocolCodec {
   private readonly uplink: UplinkConverter;
   /** JSON string literal of the call id, built once: audio_data is assembled by template, not JSON.stringify. */
   private readonly callIdJson: string;
-  /** `{"type":"audio_data","data":{"call_id":<id>,"audio":"` as UTF-8 bytes. */
-  private readonly audioPrefix: Buffer;
+  /** Length of `{"type":"audio_data","data":{"call_id":<id>,"audio":"` in UTF-8, kept at the start of {@link out}. */
+  private readonly audioPrefixLength: number;
+  /** Reused buffer audio_data messages are assembled in: the prefix is written once, the rest per frame. */
+  private out: Buffer;
+  /** The call id as UTF-8 bytes (audio fast path: compared with the message's call_id without a string). */
+  private readonly callIdBytes: Buffer;
+  private readonly scanner = new JsonFieldScanner(FAST_KEYS, 'data', ['audio']);
   /** Reused buffer the AI's audio is decoded into (the command's bytes are converted before the next message). */
   private readonly scratch = { buf: Buffer.allocUnsafe(1024) };
 
@@ -69,7 +96,13 @@ export class NativeCodec implements ProtocolCodec {
     this.wireRate = sampleRate;
     this.uplink = new UplinkConverter(sampleRate);
     this.callIdJson = JSON.stringify(call.callId);
-    this.audioPrefix = Buffer.from(`{"type":"audio_data","data":{"call_id":${this.callIdJson},"audio":"`, 'utf8');
+    this.callIdBytes = Buffer.from(call.callId, 'utf8');
+    const prefix = Buffer.from(`{"type":"audio_data","data":{"call_id":${this.callIdJson},"audio":"`, 'utf8');
+    this.audioPrefixLength = prefix.length;
+    // 20 ms at the wire rate: 2 bytes per sample, base64 4 characters per 3 bytes.
+    const audioChars = Math.ceil((sampleRate / 50) * 2 / 3) * 4;
+    this.out = Buffer.allocUnsafe(prefix.length + audioChars + TAIL_BYTES);
+    prefix.copy(this.out, 0);
   }
 
   openMessages(resumed: boolean): WireMessage[] {
@@ -93,18 +126,30 @@ export class NativeCodec implements ProtocolCodec {
     ];
   }
 
-  /** One audio_data message as UTF-8 bytes (sent as a text frame: {@link audioFrames}). */
+  /**
+   * One audio_data message as UTF-8 bytes (sent as a text frame: {@link audioFrames}), a view of a buffer reused by
+   * the next call.
+   */
   encodeAudio(frame: Int16Array, seq: number, wallMs: number): WireMessage {
-    // Hot path (50 per second per call): the bytes are assembled directly (prefix built once, base64 of the sample
-    // bytes, the tail), so the socket gets one buffer with no JSON object graph and no string re-encoded to UTF-8.
-    const audio = this.uplink.convert(frame).toString('base64');
-    const tail = `","timestamp":${epochSeconds(wallMs)},"seq":${seq}}}`;
-    const prefix = this.audioPrefix;
-    const out = Buffer.allocUnsafe(prefix.length + audio.length + tail.length);
-    prefix.copy(out, 0);
-    const at = prefix.length + out.write(audio, prefix.length, 'latin1');
-    out.write(tail, at, 'latin1');
-    return out;
+    // Hot path (50 per second per call): the message is assembled in place behind the prefix written once (base64
+    // of the sample bytes, then the tail), so a frame allocates no string but the base64 and no JSON object graph.
+    const bytes = this.uplink.convert(frame);
+    const start = this.audioPrefixLength;
+    const need = start + Math.ceil(bytes.length / 3) * 4 + TAIL_BYTES;
+    if (this.out.length < need) {
+      const grown = Buffer.allocUnsafe(need);
+      this.out.copy(grown, 0, 0, start);
+      this.out = grown;
+    }
+    const out = this.out;
+    let at = start + out.write(bytes.toString('base64'), start, 'latin1');
+    at = putBytes(out, at, TIMESTAMP_FIELD);
+    at = writeEpochSeconds(out, at, wallMs);
+    at = putBytes(out, at, SEQ_FIELD);
+    at = writeUint(out, at, seq);
+    out[at++] = 0x7d; // }
+    out[at++] = 0x7d;
+    return out.subarray(0, at);
   }
 
   encodeDtmf(event: BridgeDtmfEvent, wallMs: number): WireMessage {
@@ -138,6 +183,45 @@ export class NativeCodec implements ProtocolCodec {
 
   decodeBinary(): AiDecodeResult {
     return decodeFail('BRIDGE_UNEXPECTED_BINARY', 'the native protocol carries audio in audio_data text messages, not binary frames');
+  }
+
+  decodeTextFrame(bytes: Buffer): AiDecodeResult {
+    return this.decodeAudioFast(bytes) ?? this.decodeText(bytes.toString('utf8'));
+  }
+
+  /**
+   * audio_data read straight from the frame's bytes when the message is in the scanner's subset and every field has
+   * the expected type and a valid value; undefined otherwise, so that anything unusual (and every error) takes the
+   * general path and gets exactly its answer.
+   */
+  private decodeAudioFast(buf: Buffer): AiDecodeResult | undefined {
+    const s = this.scanner;
+    if (!s.scan(buf)) return undefined;
+    const kind = s.kind;
+    if (kind[K_TYPE] !== FieldKind.String || !s.stringEquals(buf, K_TYPE, AUDIO_DATA)) return undefined;
+    const callId = pickSlot(kind, K_CALL_ID);
+    if (callId >= 0 && (kind[callId] !== FieldKind.String || !s.stringEquals(buf, callId, this.callIdBytes))) return undefined;
+    // The audio the general path would not read is not validated here: leave that case to it.
+    if (kind[K_AUDIO] !== FieldKind.Absent && kind[IN_DATA + K_AUDIO] !== FieldKind.Absent) return undefined;
+    const audio = pickSlot(kind, K_AUDIO);
+    if (audio < 0 || kind[audio] !== FieldKind.String) return undefined;
+    const enc = pickSlot(kind, K_ENCODING);
+    if (enc >= 0 && kind[enc] !== FieldKind.String) return undefined;
+    const encoding = audioEncoding(enc >= 0 ? buf.toString('latin1', s.start[enc], s.end[enc]) : undefined);
+    if (encoding === undefined) return undefined;
+    const rateSlot = pickSlot(kind, K_RATE);
+    if (rateSlot >= 0 && kind[rateSlot] !== FieldKind.Number) return undefined;
+    const rate = rateSlot >= 0 ? s.num[rateSlot] : encoding === 'mulaw' ? 8000 : this.wireRate;
+    if (!AI_AUDIO_RATES.includes(rate)) return undefined;
+    const b64Start = s.start[audio];
+    const b64End = s.end[audio];
+    const max = ((b64End - b64Start) >> 2) * 3;
+    if (max > MAX_SCRATCH_BYTES) return undefined;
+    const scratch = this.scratch;
+    if (scratch.buf.length < max) scratch.buf = Buffer.allocUnsafe(Math.min(MAX_SCRATCH_BYTES, Math.max(max, scratch.buf.length * 2)));
+    const n = decodeBase64Bytes(buf, b64Start, b64End, scratch.buf);
+    if (n < 0) return undefined;
+    return decodeOk({ kind: 'audio', encoding, bytes: scratch.buf.subarray(0, n), sampleRate: rate });
   }
 
   decodeText(text: string): AiDecodeResult {

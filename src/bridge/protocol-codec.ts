@@ -37,8 +37,9 @@ export interface ProtocolCodec {
   openMessages(resumed: boolean): WireMessage[];
   /**
    * One 20 ms caller frame (160 samples, 8 kHz). `seq` counts frames from 0 since the call started (a gap means
-   * frames were dropped); `wallMs` is when the frame was captured. Binary results may view a reused buffer: send
-   * them before the next call.
+   * frames were dropped); `wallMs` is when the frame was captured. Buffer results (text or binary frames) may view a
+   * reused buffer: send them before the next call. (With no extension negotiated, ws frames a Buffer within send()
+   * and, as a client, masks it into a buffer of its own, RFC 6455 §5.3; the session never lets the key be zero.)
    */
   encodeAudio(frame: Int16Array, seq: number, wallMs: number): WireMessage;
   encodeDtmf(event: BridgeDtmfEvent, wallMs: number): WireMessage | null;
@@ -49,6 +50,12 @@ export interface ProtocolCodec {
   encodeError(error: AiMessageError): WireMessage | null;
   encodeSms(sms: BridgeSmsNotice, wallMs: number): WireMessage | null;
   decodeText(text: string): AiDecodeResult;
+  /**
+   * A text frame as received (UTF-8 bytes, already validated by the WebSocket layer, RFC 6455 §8.1): the same result
+   * as decodeText of its text, but the audio messages of the protocol may be read without building the string.
+   * Audio bytes in the result may view a reused buffer, valid until the next call.
+   */
+  decodeTextFrame(bytes: Buffer): AiDecodeResult;
   decodeBinary(bytes: Buffer): AiDecodeResult;
   /** Forget uplink filter history (a new connection starts a new stream). */
   resetUplink(): void;

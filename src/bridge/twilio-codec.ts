@@ -2,8 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PCMU } from '../dsp';
 import type { BridgeCallInfo, BridgeDtmfEvent } from './bridge-call-port';
 import { AiDecodeResult, decodeFail, decodeOk } from './ai-command';
-import { decodeBase64, isObject, parseJson } from './json-fields';
+import { decodeBase64, isObject, MAX_SCRATCH_BYTES, parseJson } from './json-fields';
+import { decodeBase64Bytes, FieldKind, JsonFieldScanner } from './json-scan';
 import type { ProtocolCodec, WireMessage } from './protocol-codec';
+import { MAX_NUMBER_BYTES, putBytes, writeUint } from './wire-bytes';
 
 /**
  * Twilio Media Streams (https://www.twilio.com/docs/voice/media-streams/websocket-messages), so agents written
@@ -42,6 +44,19 @@ export function newStreamSid(): string {
 const FRAME_8K = 160;
 const MAX_MARK_NAME = 256;
 
+/** Pieces of the outgoing `media` message around its variable parts (see encodeAudio). */
+const MEDIA_HEAD = Buffer.from('{"event":"media","sequenceNumber":"', 'latin1');
+const MEDIA_CHUNK = Buffer.from('","media":{"track":"inbound","chunk":"', 'latin1');
+const MEDIA_TIMESTAMP = Buffer.from('","timestamp":"', 'latin1');
+const MEDIA_PAYLOAD = Buffer.from('","payload":"', 'latin1');
+
+/** Fields the inbound media fast path reads: `event` at the top level, `payload` inside `media`. */
+const FAST_KEYS = ['event', 'payload'] as const;
+const K_EVENT = 0;
+const K_PAYLOAD = 1;
+const IN_MEDIA = FAST_KEYS.length;
+const MEDIA = Buffer.from('media', 'latin1');
+
 export class TwilioCodec implements ProtocolCodec {
   readonly protocol = 'twilio' as const;
   readonly subprotocol = undefined;
@@ -58,6 +73,11 @@ export class TwilioCodec implements ProtocolCodec {
   private chunk = 0;
   private readonly streamSidJson: string;
   private readonly ulaw = Buffer.alloc(FRAME_8K);
+  /** Reused buffer outgoing media messages are assembled in. */
+  private readonly out: Buffer;
+  private readonly scanner = new JsonFieldScanner(FAST_KEYS, 'media', ['payload']);
+  /** `"},"streamSid":"MZ..."}`: the end of every media message. */
+  private readonly mediaTail: Buffer;
   /** Wall time the stream timeline counts from (media.timestamp = ms since the stream started). */
   private streamStartMs = -1;
 
@@ -71,6 +91,9 @@ export class TwilioCodec implements ProtocolCodec {
     if (!isTwilioSid('AC', this.accountSid)) throw new TypeError(`accountSid must be AC + 32 hex, got ${this.accountSid}`);
     this.callSid = hashSid('CA', `call:${call.callId}`);
     this.streamSidJson = JSON.stringify(this.streamSid);
+    this.mediaTail = Buffer.from(`"},"streamSid":${this.streamSidJson}}`, 'latin1');
+    const fixed = MEDIA_HEAD.length + MEDIA_CHUNK.length + MEDIA_TIMESTAMP.length + MEDIA_PAYLOAD.length + this.mediaTail.length;
+    this.out = Buffer.allocUnsafe(fixed + 3 * MAX_NUMBER_BYTES + Math.ceil(FRAME_8K / 3) * 4);
   }
 
   private nextSeq(): string {
@@ -101,12 +124,25 @@ export class TwilioCodec implements ProtocolCodec {
     ];
   }
 
+  /**
+   * One `media` message as UTF-8 bytes (a text frame), assembled in place: a view of a buffer reused by the next call.
+   */
   encodeAudio(frame: Int16Array, _seq: number, wallMs: number): WireMessage {
     if (this.streamStartMs < 0) this.streamStartMs = wallMs;
     PCMU.encodeInto(frame, this.ulaw);
-    const payload = this.ulaw.toString('base64', 0, Math.min(frame.length, FRAME_8K));
     const ts = Math.max(0, Math.round(wallMs - this.streamStartMs));
-    return `{"event":"media","sequenceNumber":"${++this.sequenceNumber}","media":{"track":"inbound","chunk":"${++this.chunk}","timestamp":"${ts}","payload":"${payload}"},"streamSid":${this.streamSidJson}}`;
+    const out = this.out;
+    let at = putBytes(out, 0, MEDIA_HEAD);
+    at = writeUint(out, at, ++this.sequenceNumber);
+    at = putBytes(out, at, MEDIA_CHUNK);
+    at = writeUint(out, at, ++this.chunk);
+    at = putBytes(out, at, MEDIA_TIMESTAMP);
+    at = writeUint(out, at, ts);
+    at = putBytes(out, at, MEDIA_PAYLOAD);
+    at += out.write(this.ulaw.toString('base64', 0, Math.min(frame.length, FRAME_8K)), at, 'latin1');
+    at = putBytes(out, at, this.mediaTail);
+
+    return out.subarray(0, at);
   }
 
   encodeDtmf(event: BridgeDtmfEvent): WireMessage {
@@ -137,6 +173,32 @@ export class TwilioCodec implements ProtocolCodec {
 
   decodeBinary(): AiDecodeResult {
     return decodeFail('BRIDGE_UNEXPECTED_BINARY', 'Media Streams messages are text frames');
+  }
+
+  decodeTextFrame(bytes: Buffer): AiDecodeResult {
+    return this.decodeMediaFast(bytes) ?? this.decodeText(bytes.toString('utf8'));
+  }
+
+  /**
+   * A `media` message read straight from the frame's bytes when it is in the scanner's subset with a valid payload;
+   * undefined otherwise (the general path then gives its answer, errors included).
+   */
+  private decodeMediaFast(buf: Buffer): AiDecodeResult | undefined {
+    const s = this.scanner;
+    if (!s.scan(buf)) return undefined;
+    const kind = s.kind;
+    if (kind[K_EVENT] !== FieldKind.String || !s.stringEquals(buf, K_EVENT, MEDIA)) return undefined;
+    // A top-level payload is not read by the general path, so it is not validated here either: leave it to that path.
+    if (kind[K_PAYLOAD] !== FieldKind.Absent || kind[IN_MEDIA + K_PAYLOAD] !== FieldKind.String) return undefined;
+    const start = s.start[IN_MEDIA + K_PAYLOAD];
+    const end = s.end[IN_MEDIA + K_PAYLOAD];
+    const max = ((end - start) >> 2) * 3;
+    if (max > MAX_SCRATCH_BYTES) return undefined;
+    const scratch = this.scratch;
+    if (scratch.buf.length < max) scratch.buf = Buffer.allocUnsafe(Math.min(MAX_SCRATCH_BYTES, Math.max(max, scratch.buf.length * 2)));
+    const n = decodeBase64Bytes(buf, start, end, scratch.buf);
+    if (n < 0) return undefined;
+    return decodeOk({ kind: 'audio', encoding: 'mulaw', bytes: scratch.buf.subarray(0, n), sampleRate: 8000 });
   }
 
   decodeText(text: string): AiDecodeResult {
