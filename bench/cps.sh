@@ -12,8 +12,8 @@
 # a cold Node.js process at 2,000+ calls/s falls behind in its first second and may never catch up.
 # Each step also prints the server's CPU time per call (all threads, and the main thread alone): unlike the achieved
 # rate, that figure barely moves when other jobs load the machine.
-# Env: SECONDS_PER_STEP (10), SIP_BENCH_PORT (25060), WARMUP_CALLS, WARMUP_RATE, DATABASE_URL (else embedded PGlite in
-# a temp dir).
+# Env: SECONDS_PER_STEP (10), SIP_BENCH_PORT (25060), API_BENCH_PORT (28000), RTP_BENCH_PORT_MIN/MAX (30000/39998),
+# WARMUP_CALLS, WARMUP_RATE, DATABASE_URL (else embedded PGlite in a temp dir).
 set -u
 cd "$(dirname "$0")/.."
 RATES=${1:-"1000 2000 3000 4000 5000"}
@@ -49,11 +49,13 @@ settle() {
     (( b - a < 20 )) && return
   done
 }
+# INVITEs refused with 503 for overload since start (sum over methods of sip_overload_rejected_total).
+rejected() { curl -s "http://127.0.0.1:$API/metrics" 2>/dev/null | awk '/^sip_overload_rejected_total\{method="INVITE"/{s+=$2} END{printf "%d", s}'; }
 pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END{ if(NR==0){print "NA";exit} i=int((p/100)*NR+0.5); if(i<1)i=1; if(i>NR)i=NR; print a[i]}'; }
 
 DEFAULT_ROUTE=answer OPEN_INBOUND=true SIP_PORT=$PORT API_PORT=$API SIP_BIND_ADDRESS=127.0.0.1 SIP_PUBLIC_ADDRESS=127.0.0.1 \
   API_BIND_ADDRESS=127.0.0.1 SIP_TRANSPORTS=udp LOG_LEVEL=warn DATA_DIR="$SCRATCH/data" SIP_FLOOD_MAX_REQUESTS=0 \
-  RTP_PORT_MIN=30000 RTP_PORT_MAX=39998 \
+  RTP_PORT_MIN=${RTP_BENCH_PORT_MIN:-30000} RTP_PORT_MAX=${RTP_BENCH_PORT_MAX:-39998} \
   node dist/main.js >"$SCRATCH/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$API/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -74,12 +76,12 @@ for rate in $RATES; do
   for rep in $(seq 1 "$REPEATS"); do
     calls=$(( rate * STEP_S ))
     dir="$SCRATCH/r$rate-$rep"; mkdir -p "$dir"
-    t0=$(ticks "$SERVER_PID"); m0=$(main_ticks "$SERVER_PID"); w0=$(date +%s.%N)
+    t0=$(ticks "$SERVER_PID"); m0=$(main_ticks "$SERVER_PID"); o0=$(rejected); w0=$(date +%s.%N)
     ( cd "$dir" && timeout -k 5 $(( STEP_S + 90 )) sipp -sn uac "127.0.0.1:$PORT" -i 127.0.0.1 -p $(( PORT + 1000 + rep )) -nostdin \
         -r "$rate" -m "$calls" -buff_size 4194304 -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file err.log -timeout "$(( STEP_S + 60 ))s" -timeout_error >sipp.out 2>&1 )
     rc=$?
-    w1=$(date +%s.%N); t1=$(ticks "$SERVER_PID"); m1=$(main_ticks "$SERVER_PID")
+    w1=$(date +%s.%N); t1=$(ticks "$SERVER_PID"); m1=$(main_ticks "$SERVER_PID"); o1=$(rejected)
     last() { awk -F';' -v f="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==f) c=i; next} {v=$c} END{print v+0}' "$dir/stat.csv"; }
     succ=$(last 'SuccessfulCall(C)'); fail=$(last 'FailedCall(C)'); retr=$(last 'Retransmissions(C)'); unexp=$(last 'FailedUnexpectedMessage(C)')
     rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
@@ -92,7 +94,7 @@ for rate in $RATES; do
     mpc=$(awk -v t=$(( m1 - m0 )) -v n="$succ" 'BEGIN{ if (n > 0) printf "%.3f", t*10/n; else print "NA" }')
     ok=0
     if [[ $rc == 0 && $fail == 0 && $unexp == 0 && $retr == 0 ]] && awk -v a="$ach" -v r="$rate" 'BEGIN{exit !(a >= 0.95*r)}'; then ok=1; pass=$(( pass + 1 )); fi
-    echo "rate=$rate calls=$calls ok=$ok rc=$rc succ=$succ fail=$fail unexp=$unexp retrans=$retr wall_s=$wall achieved_cps=$ach rtt_p50_ms=$p50 rtt_p99_ms=$p99 server_cpu=$cpu% cpu_ms_per_call=$cpc main_thread_ms_per_call=$mpc server_rss_mb=$(rss_mb "$SERVER_PID") load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
+    echo "rate=$rate calls=$calls ok=$ok rc=$rc succ=$succ fail=$fail unexp=$unexp retrans=$retr overload_503=$(( o1 - o0 )) wall_s=$wall achieved_cps=$ach rtt_p50_ms=$p50 rtt_p99_ms=$p99 server_cpu=$cpu% cpu_ms_per_call=$cpc main_thread_ms_per_call=$mpc server_rss_mb=$(rss_mb "$SERVER_PID") load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
     settle
   done
   if [[ $pass == "$REPEATS" ]]; then best=$rate; fi

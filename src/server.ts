@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Config } from './config';
 import { createLogger, createMetrics, HealthChecker, OverloadDetector, type Logger, type Metrics } from './observability';
 import { openDatabase, migrate, type Database } from './store';
@@ -109,13 +110,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (ports.tcp) uaPorts.TCP = ports.tcp;
     if (ports.tls) uaPorts.TLS = ports.tls;
     const sipLog = logger.child({ component: 'sip' });
-    // Overload control (OVERLOAD_LAG_MS): while the event loop lags, new calls get 503 + Retry-After (see user-agent).
+    // Overload control (OVERLOAD_BUSY_PCT, OVERLOAD_LAG_MS): while the event loop is saturated or lags, new calls get
+    // 503 + Retry-After (see user-agent). The busy fraction per window is Node's event-loop utilisation difference.
+    let elu = performance.eventLoopUtilization();
     const overload = new OverloadDetector({
       clock: systemClock,
       lagThresholdMs: sip.overload.lagMs,
+      busyThresholdPct: sip.overload.busyPct,
+      busyProbe: () => {
+        const now = performance.eventLoopUtilization();
+        const window = performance.eventLoopUtilization(now, elu);
+        elu = now;
+        return window.utilization;
+      },
       retryAfterS: sip.overload.retryAfterS,
       onChange: (on, lagMs) =>
-        on ? sipLog.warn({ lagMs: Math.round(lagMs) }, 'overloaded: new calls are refused with 503') : sipLog.info({ lagMs: Math.round(lagMs) }, 'overload over: new calls accepted again'),
+        on
+          ? sipLog.warn({ lagMs: Math.round(lagMs), busyPct: Math.round(overload.busy * 100), admittedPct: Math.round(overload.admitted * 100) }, 'overloaded: new calls are refused with 503 (all, or a share)')
+          : sipLog.info({ lagMs: Math.round(lagMs) }, 'overload over: new calls accepted again'),
       onReject: (method) => metrics.sip.overloadRejected(method),
     });
     overload.start();

@@ -37,6 +37,7 @@ export const CONFIG_VARIABLES = [
   { name: 'SIP_FLOOD_WINDOW_S', default: '2', description: 'Sliding window of the SIP flood detector (s).' },
   { name: 'SIP_FLOOD_BAN_S', default: '60', description: 'How long a flooding source is ignored (s).' },
   { name: 'OVERLOAD_LAG_MS', default: '250', description: 'Overload control: when the smoothed event-loop lag exceeds this (ms), new calls (initial INVITEs) and out-of-dialog OPTIONS get 503 with Retry-After until it falls below half of it; calls in progress are served as usual. 0 = off.' },
+  { name: 'OVERLOAD_BUSY_PCT', default: '95', description: 'Overload control: when the event loop is busy (not waiting for I/O) at least this percentage of each of 3 consecutive 50 ms windows, a share of new calls (initial INVITEs, refused with a stateless 503 + Retry-After) and out-of-dialog OPTIONS is refused: 1/4 at first, more for every further saturated window, less for every window with idle time (busy 15 points under it), until all are admitted again. Reacts before a backlog of unread datagrams builds. 0 = off.' },
   { name: 'OVERLOAD_RETRY_AFTER_S', default: '5', description: 'Retry-After (s) of the 503 answers sent while overloaded (RFC 3261 §20.33).' },
   { name: 'SIP_LOG_MESSAGES', default: 'false', description: 'Log every SIP message at debug level (true/false).' },
   { name: 'SIP_TEST_NUMBER', description: 'Dialled number answered by the built-in test responder. Empty = off (unless DEFAULT_ROUTE=answer).' },

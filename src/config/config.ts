@@ -41,6 +41,8 @@ export interface SipFloodConfig {
 export interface SipOverloadConfig {
   /** Smoothed event-loop lag (ms) that starts shedding; 0 = off. */
   readonly lagMs: number;
+  /** Event-loop busy percentage per 50 ms window that starts shedding after 3 windows in a row; 0 = off. */
+  readonly busyPct: number;
   /** Retry-After of the 503 answers (s). */
   readonly retryAfterS: number;
 }
@@ -404,6 +406,7 @@ export function loadConfig(env: Env = process.env, host: HostFacts = systemHostF
     },
     overload: {
       lagMs: r.int('OVERLOAD_LAG_MS', { min: 0, max: 60_000 }),
+      busyPct: r.int('OVERLOAD_BUSY_PCT', { min: 0, max: 100 }),
       retryAfterS: r.int('OVERLOAD_RETRY_AFTER_S', { min: 0, max: 86_400 }),
     },
     logMessages: r.bool('SIP_LOG_MESSAGES'),

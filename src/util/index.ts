@@ -2,3 +2,4 @@ export * from './clock';
 export * from './errors';
 export * from './emitter';
 export * from './hmac';
+export * from './literal-lookup';

@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
+import { createLiteralLookup } from '../../util';
 import { encodeStunBindingResponse, isStunBindingRequest, isStunMessage } from './stun-binding';
 import type { TransportMetrics } from './transport-metrics';
 import { ERR_DATAGRAM_TOO_LARGE, TransportError, toTransportError } from './transport-error';
@@ -71,7 +72,8 @@ export class UdpListener {
   }
 
   async bind(): Promise<void> {
-    const socket = createSocket({ type: this.settings.type, ipv6Only: this.settings.type === 'udp6' && this.settings.ipv6Only });
+    // Destinations are nearly always IP literals (Via received/rport, RFC 3581 §4): answered without the DNS hop.
+    const socket = createSocket({ type: this.settings.type, ipv6Only: this.settings.type === 'udp6' && this.settings.ipv6Only, lookup: createLiteralLookup() });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ port: this.settings.port, address: this.settings.host, exclusive: true }, () => {

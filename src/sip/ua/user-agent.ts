@@ -52,7 +52,7 @@ export interface UserAgentOptions {
    * Overload control, consulted for each new out-of-dialog INVITE and OPTIONS before any call work: undefined admits
    * the request, a number refuses it with 503 and that Retry-After (s).
    */
-  overload?: { check(method: string): number | undefined };
+  overload?: { check(method: string): number | undefined; readonly overloaded: boolean };
 }
 
 /** An out-of-dialog request (other than INVITE/CANCEL/ACK) handed to the application. */
@@ -100,6 +100,8 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
   /** Value of our Server / User-Agent header. */
   readonly product: string;
   private closed = false;
+  /** The new INVITE the overload control admitted in `receive`, on its way to `onRequest` (see shedInvite). */
+  private admittedInvite: SipRequest | undefined;
   // ---- UAC side (added with ClientInviteSession) ----
   /** Outbound INVITEs not yet tied to a dialog (before the first 18x/2xx with a To tag). */
   private readonly clientInvites = new Set<ClientInviteSession>();
@@ -260,7 +262,9 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
           vias[0] = rewritten;
           req.setHeader('Via', vias);
         }
+        if (req.method === 'INVITE' && this.opts.overload?.overloaded === true && this.shedInvite(req, target)) return;
         this.transactions.receiveRequest(req, target);
+        this.admittedInvite = undefined;
       } else {
         const res = msg as SipResponse;
         this.hooks.message?.('in', cseqMethodOf(res) ?? 'OTHER', res.status);
@@ -288,6 +292,33 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Overload control for a new INVITE (no To tag, no transaction yet): refused with 503 + Retry-After statelessly
+   * (RFC 3261 §8.2.6, §21.5.4, §20.33), before a transaction, a dialog, a call or a CDR exists, so that refusing costs
+   * little more than parsing. The caller's ACK for the 503 then matches nothing and is dropped (§17.2.3), and a
+   * retransmitted INVITE is simply refused again. An INVITE whose transaction exists (a retransmission of a call
+   * admitted before the overload began) goes to that transaction. True when the INVITE was refused.
+   */
+  private shedInvite(req: SipRequest, target: SipTarget): boolean {
+    const overload = this.opts.overload;
+    if (overload === undefined || req.toTag !== undefined) return false;
+    try {
+      if (this.transactions.findInviteServerTransaction(req) !== undefined) return false;
+    } catch {
+      return false;
+    }
+    const retryAfter = overload.check(req.method);
+    if (retryAfter === undefined) {
+      // Admitted (a share of new calls is while overloaded): onRequest must not ask the detector a second time.
+      this.admittedInvite = req;
+      return false;
+    }
+    this.hooks.rejected?.(req.method, 503);
+    const res = createResponse(req, 503, 'Service Unavailable (Overloaded)', { toTag: generateTag(), headers: [['Retry-After', String(retryAfter)]] });
+    this.transactions.sendStateless(res, responseTargetOf(req.via, target) ?? target).catch(() => undefined);
+    return true;
   }
 
   private parseFailed(error: SipParseError, source: SipTarget): void {
@@ -341,11 +372,15 @@ export class SipUserAgent implements TransactionUser<SipTarget>, SessionHost, Ua
       return;
     }
     // Overload control (RFC 3261 §21.5.4): while overloaded a new call gets 503 with Retry-After (§20.33) before any
-    // call, media or database work, so calls in progress keep their quality; in-dialog requests, ACK, BYE and CANCEL,
-    // which finish existing work, were dispatched above and are never refused. OPTIONS gets the same 503: §11.2 says
-    // its answer MUST be the one an INVITE would get, and a proxy probing us with OPTIONS should send new calls
-    // elsewhere until we recover (a 503 also shows it that we are alive; HTTP /health stays 200).
-    if (this.opts.overload && (req.method === 'INVITE' || req.method === 'OPTIONS')) {
+    // call, media or database work, so calls in progress keep their quality (a new INVITE is mostly refused
+    // statelessly in `receive`, see shedInvite; this check counts every other new INVITE and OPTIONS for the detector
+    // and refuses what reaches it while overloaded); in-dialog requests, ACK, BYE and CANCEL, which finish existing
+    // work, were dispatched above and are never refused. OPTIONS gets the same 503: §11.2 says its answer MUST be the
+    // one an INVITE would get, and a proxy probing us with OPTIONS should send new calls elsewhere until we recover
+    // (a 503 also shows it that we are alive; HTTP /health stays 200).
+    const admitted = this.admittedInvite === req;
+    this.admittedInvite = undefined;
+    if (this.opts.overload && !admitted && (req.method === 'INVITE' || req.method === 'OPTIONS')) {
       const retryAfter = this.opts.overload.check(req.method);
       if (retryAfter !== undefined) {
         // §8.2.6.2: a final response to a request without a To tag carries one of ours.
