@@ -28,6 +28,7 @@
  * server sleeps while the generator sends, then reads the datagrams in a batch, as a busy server does), so other load
  * on a shared machine moves it far less (about +-10 %) than the real-time run's loss and latency. `--rounds=R` sets
  * the measured rounds (default 500), e.g. to take instruction counts under valgrind from two round counts.
+ * `--ports=P` moves the sessions' RTP ports to P.. (default 20000), so that two runs can go side by side.
  * Every run is bounded (2 s warm-up + 8 s measured per N, or 100 + R rounds with --cpu); loopback only. Figures are
  * printed, not asserted.
  */
@@ -53,6 +54,9 @@ const CPU_MODE = args.includes('--cpu');
 const CPU_WARMUP_ROUNDS = 100;
 const roundsArg = args.find((a) => a.startsWith('--rounds='));
 const CPU_ROUNDS = roundsArg ? Math.max(1, Number(roundsArg.slice('--rounds='.length)) || 500) : 500;
+const portsArg = args.find((a) => a.startsWith('--ports='));
+/** First RTP port of the sessions' pool (`--ports=P`, default 20000): runs side by side need disjoint ranges. */
+const PORT_BASE = portsArg ? Number(portsArg.slice('--ports='.length)) || 20000 : 20000;
 /** Sessions whose per-frame processing time is sampled. */
 const SAMPLED = 100;
 
@@ -393,7 +397,7 @@ async function main(): Promise<void> {
     console.log(`Goertzel DTMF detector, CPU time per 20 ms frame: speech ${g.speech.toFixed(2)} us, DTMF tone ${g.tone.toFixed(2)} us, near-silence ${g.silence.toFixed(2)} us`);
   }
   const max = Math.max(...RUNS);
-  const pool = new RtpPortPool({ min: 20000, max: 20000 + max * 2 + 200, host: '127.0.0.1' });
+  const pool = new RtpPortPool({ min: PORT_BASE, max: PORT_BASE + max * 2 + 200, host: '127.0.0.1' });
   if (CPU_MODE) {
     console.log(`lock-step: ${CPU_WARMUP_ROUNDS} warm-up + ${CPU_ROUNDS} measured rounds of one packet per session`);
     console.log('| N | server CPU us / packet (receive -> echo sent): user + system = total | echoes sent | concealed frames |');

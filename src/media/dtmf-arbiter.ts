@@ -98,6 +98,11 @@ export class DtmfArbiter {
     this.pending.push({ event, start, end: nowMs, releaseAt: nowMs + this.holdMs });
   }
 
+  /** True while a report is held back (poll() has something to release). */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Report held in-band digits whose hold expired. Call periodically (every media tick). */
   poll(nowMs: number): void {
     while (this.pending.length > 0 && this.pending[0].releaseAt <= nowMs) {

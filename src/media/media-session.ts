@@ -208,6 +208,8 @@ const ARRIVAL_MAX_CONCEALED = 5;
 export class MediaSession extends TypedEmitter<MediaSessionEvents> implements MediaTickTarget {
   readonly endpoint: RtpEndpoint;
   private readonly clock: Clock;
+  /** The endpoint runs on this session's clock: its arrival times serve as ours. */
+  private readonly endpointClock: boolean;
   private readonly ticker: MediaTicker;
   private readonly ownTicker: boolean;
   private readonly wavCache: WavCache;
@@ -286,6 +288,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     super();
     this.endpoint = endpoint;
     this.clock = opts.clock ?? systemClock;
+    this.endpointClock = endpoint.usesClock(this.clock);
     this.ownTicker = opts.ticker === undefined;
     this.ticker = opts.ticker ?? new MediaTicker({ clock: this.clock });
     this.wavCache = opts.wavCache ?? new WavCache(16 * 1024 * 1024);
@@ -299,11 +302,12 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.rxCodecs[8] = PCMA;
     this.setSendCodec(g711CodecByPayloadType(endpoint.sender.payloadType) ?? PCMU);
     this.updateDetector();
-    endpoint.on('rtp', this.onRtp);
+    endpoint.setAudioSink(this.onRtp);
     endpoint.on('dtmf', this.onRfc4733);
     endpoint.on('telephoneevent', this.onNonAudio);
     endpoint.on('timeout', this.onTimeout);
     endpoint.on('close', this.onEndpointClose);
+    endpoint.setSendBatch(this.ticker.sendBatch);
     this.ticker.add(this);
   }
 
@@ -649,7 +653,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     // One tick, one frame per channel: the recording's channels stay aligned.
     const rec = this.recorder;
     if (rec) rec.write(this.rxGot ? this.rxFrame : null, this.txActive ? this.txFrame : null);
-    this.arbiter.poll(this.clock.now());
+    if (this.arbiter.hasPending) this.arbiter.poll(this.clock.now());
   }
 
   /**
@@ -765,7 +769,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     this.detector?.process(pcm);
     const peer = this.peer;
     if (peer) peer.pushBridge(pcm);
-    this.safeEmit('frame', pcm, concealed);
+    if (this.listenerCount('frame') > 0) this.safeEmit('frame', pcm, concealed);
     return true;
   }
 
@@ -799,7 +803,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
     ring.write(pcm, false);
   }
 
-  private readonly onRtp = (pkt: RtpPacket): void => {
+  private readonly onRtp = (pkt: RtpPacket, arrivalMs: number): void => {
     if (this.closed) return;
     const pt = pkt.payloadType;
     if (this.rxCodecs[pt] === undefined) {
@@ -809,7 +813,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> implements Me
       this.skipArrival(pkt.sequenceNumber);
       return;
     }
-    const now = this.clock.now();
+    const now = this.endpointClock ? arrivalMs : this.clock.now();
     this.jb.put(pkt.sequenceNumber, pkt.timestamp, pkt.payload, now, pt, pkt.marker);
     const rb = this.arrivalPath();
     if (rb) {

@@ -1,4 +1,4 @@
-import { Pacer } from '../rtp';
+import { Pacer, RtpSendBatch } from '../rtp';
 import { Clock, systemClock } from '../util';
 
 /** Something driven once per 20 ms media tick, in two phases. */
@@ -62,10 +62,14 @@ interface DeferredTick {
  */
 export class MediaTicker {
   readonly intervalMs: number;
+  /** The RTP packets of a send phase, sent together at its end (targets' endpoints queue to it). */
+  readonly sendBatch = new RtpSendBatch();
   private readonly clock: Clock;
   private readonly pacer: Pacer;
-  private targets: (MediaTickTarget | null)[] = [];
-  private readonly members = new Set<MediaTickTarget>();
+  /** Targets in registration order; removed ones leave a null hole until the next compaction. */
+  private readonly targets: (MediaTickTarget | null)[] = [];
+  /** Each registered target's index in `targets`: add and remove are O(1). */
+  private readonly members = new Map<MediaTickTarget, number>();
   private lastTick = -1;
   private ticking = false;
   private holes = 0;
@@ -101,7 +105,7 @@ export class MediaTicker {
 
   add(target: MediaTickTarget): void {
     if (this.members.has(target)) return;
-    this.members.add(target);
+    this.members.set(target, this.targets.length);
     this.targets.push(target);
     if (!this.pacer.isRunning) {
       this.lastTick = -1;
@@ -110,14 +114,14 @@ export class MediaTicker {
   }
 
   remove(target: MediaTickTarget): void {
-    if (!this.members.delete(target)) return;
-    // Leave a hole and compact after the tick (or now): the array never shifts under the tick loop.
-    const i = this.targets.indexOf(target);
-    if (i >= 0) {
-      this.targets[i] = null;
-      this.holes++;
-    }
-    if (!this.ticking) this.compact();
+    const i = this.members.get(target);
+    if (i === undefined) return;
+    this.members.delete(target);
+    // Leave a hole: the array never shifts under the tick loop, and the others keep their order. Holes are
+    // compacted outside a tick once they make up a quarter of the array, so a close costs O(1) amortized.
+    this.targets[i] = null;
+    this.holes++;
+    if (!this.ticking) this.maybeCompact();
     if (this.members.size === 0) this.pacer.stop();
   }
 
@@ -132,9 +136,29 @@ export class MediaTicker {
     this.holes = 0;
   }
 
-  private compact(): void {
-    if (this.holes === 0) return;
-    this.targets = this.targets.filter((t) => t !== null);
+  /** Compact when holes are a quarter of the array or more (amortized O(1) per removal), or nothing is left. */
+  private maybeCompact(): void {
+    const holes = this.holes;
+    if (holes === 0) return;
+    const targets = this.targets;
+    if (holes === targets.length) {
+      targets.length = 0;
+      this.holes = 0;
+      return;
+    }
+    if (holes * 4 < targets.length) return;
+    // In place, keeping registration order; each moved target learns its new index.
+    let j = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      if (t === null) continue;
+      if (i !== j) {
+        targets[j] = t;
+        this.members.set(t, j);
+      }
+      j++;
+    }
+    targets.length = j;
     this.holes = 0;
   }
 
@@ -160,7 +184,7 @@ export class MediaTicker {
     }
     this.receivePhase(n, missed);
     this.ticking = false;
-    this.compact();
+    this.maybeCompact();
   };
 
   /** After the pending I/O: the late tick's receive phase, then the ticks queued behind it. */
@@ -178,11 +202,13 @@ export class MediaTicker {
     }
     queue.length = 0;
     this.ticking = false;
-    this.compact();
+    this.maybeCompact();
   };
 
   private sendPhase(n: number, missed: number, overdue: number): void {
     const targets = this.targets;
+    const batch = this.sendBatch;
+    batch.begin();
     for (let i = 0; i < n; i++) {
       const t = targets[i];
       if (t === null) continue;
@@ -192,6 +218,7 @@ export class MediaTicker {
         tickFailed(err);
       }
     }
+    batch.flush();
   }
 
   private receivePhase(n: number, missed: number): void {

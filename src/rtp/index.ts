@@ -15,4 +15,5 @@ export * from './pacer';
 export * from './jitter-buffer';
 export * from './reorder-buffer';
 export * from './telephone-event';
+export * from './send-batch';
 export * from './rtp-endpoint';

@@ -1,6 +1,7 @@
 import { createSocket, Socket, SocketType } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ResourceExhaustedError } from '../util';
+import { createLiteralLookup } from '../util';
 
 export interface RtpPortPoolOptions {
   /** Lowest port of the range (RTP_PORT_MIN). Rounded up to even. */
@@ -111,7 +112,8 @@ export class RtpPortPool {
 
   private bind(port: number): Promise<Socket | null> {
     return new Promise((resolve) => {
-      const socket = createSocket({ type: this.type, reuseAddr: false });
+      // Unconnected on purpose: packets from other sources must still reach the endpoint's latching and counters.
+      const socket = createSocket({ type: this.type, reuseAddr: false, lookup: createLiteralLookup() });
       const onError = (): void => {
         closeQuietly(socket);
         resolve(null);

@@ -56,12 +56,12 @@ export class RtcpSession {
     this.receive = new RtpReceiveStats(this.clockRate);
   }
 
-  /** Account one RTP packet sent. */
-  onRtpSent(rtpTimestamp: number, payloadBytes: number): void {
+  /** Account one RTP packet sent; `nowMs` is the clock's time of sending, if the caller already read it. */
+  onRtpSent(rtpTimestamp: number, payloadBytes: number, nowMs?: number): void {
     this.packetsSent = (this.packetsSent + 1) >>> 0;
     this.octetsSent = (this.octetsSent + payloadBytes) >>> 0;
     this.lastSentTs = rtpTimestamp;
-    this.lastSentAt = this.clock.now();
+    this.lastSentAt = nowMs ?? this.clock.now();
     this.sentSinceReport = true;
   }
 

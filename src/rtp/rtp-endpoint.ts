@@ -8,6 +8,7 @@ import { RtcpScheduler } from './rtcp-scheduler';
 import { RtcpSession } from './rtcp-session';
 import { decodeRtp, RtpPacket } from './rtp-packet';
 import { RtpFrameOptions, RtpSender } from './rtp-sender';
+import type { RtpSendBatch } from './send-batch';
 import { DtmfEvent, dtmfEventCode, encodeTelephoneEventInto, planTelephoneEvent, TelephoneEventReceiver } from './telephone-event';
 
 /** Media direction from the local point of view (RFC 3264 §6.1, after offer/answer). */
@@ -142,6 +143,10 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
   private lastRtpAt: number;
   private timedOut = false;
   private housekeeping: TimerHandle | undefined;
+  /** The per-packet consumer of accepted audio (see setAudioSink), or null. */
+  private audioSink: ((packet: RtpPacket, arrivalMs: number) => void) | null = null;
+  /** Audio frames sent while this batch is active are queued to it (see setSendBatch). */
+  private sendBatch: RtpSendBatch | null = null;
   private dtmfQueue: Promise<void> = Promise.resolve();
   private eventActive = false;
   private closed = false;
@@ -192,6 +197,11 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
         : new RtcpScheduler({ clock: this.clock, intervalMs: opts.rtcpIntervalMs, random: opts.random, onReport: this.sendReport });
     this.scheduler?.start();
     this.housekeeping = this.clock.setTimeout(this.onHousekeeping, HOUSEKEEPING_MS);
+  }
+
+  /** True when this endpoint reads time from `clock` (its arrival times are then that clock's). */
+  usesClock(clock: Clock): boolean {
+    return this.clock === clock;
   }
 
   /** Local RTP port (even). */
@@ -247,6 +257,21 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
     this.timedOut = false;
   }
 
+  /**
+   * Hand every accepted audio packet to `sink` first, then to the `rtp` listeners, if any. For the one consumer that
+   * runs on every packet (the media session's jitter buffer): a direct call skips the event machinery (argument
+   * arrays, listener lookup) on the receive path. Same contract as `rtp`: the packet object is reused, and an
+   * exception is reported like a listener's. `arrivalMs` is the endpoint clock's time of arrival. Null removes it.
+   */
+  setAudioSink(sink: ((packet: RtpPacket, arrivalMs: number) => void) | null): void {
+    this.audioSink = sink;
+  }
+
+  /** Queue audio frames sent while `batch` is active to it (a media clock's send phase); null sends at once. */
+  setSendBatch(batch: RtpSendBatch | null): void {
+    this.sendBatch = batch;
+  }
+
   /** Change the payload type of outgoing audio (e.g. after a re-INVITE chose another codec). */
   setSendPayloadType(payloadType: number): void {
     this.sender.payloadType = payloadType;
@@ -276,9 +301,13 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
       this.counters.sendSuppressed++;
       return false;
     }
-    const buf = this.sender.encodeFrame(payload, samples, opts);
-    this.rtpSocket.send(buf, port, dest);
-    this.rtcp.onRtpSent(this.sender.lastTimestamp, payload.length);
+    // One clock reading serves the sender's talk-spurt logic and the RTCP sender state.
+    const now = this.clock.now();
+    const buf = this.sender.encodeFrame(payload, samples, opts, now);
+    const batch = this.sendBatch;
+    if (batch !== null && batch.active) batch.push(this.rtpSocket, buf, port, dest);
+    else this.rtpSocket.send(buf, port, dest);
+    this.rtcp.onRtpSent(this.sender.lastTimestamp, payload.length, now);
     return true;
   }
 
@@ -378,6 +407,7 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
     } else {
       this.ports.release();
     }
+    this.audioSink = null;
     this.safeEmit('close');
     this.removeAllListeners();
   }
@@ -442,7 +472,15 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
       this.safeEmit('telephoneevent', pkt);
       return;
     }
-    this.safeEmit('rtp', pkt);
+    const sink = this.audioSink;
+    if (sink !== null) {
+      try {
+        sink(pkt, now);
+      } catch (err) {
+        TypedEmitter.onListenerError('rtp', err);
+      }
+    }
+    if (this.listenerCount('rtp') > 0) this.safeEmit('rtp', pkt);
   };
 
   private readonly onRtcpMessage = (msg: Buffer, rinfo: RemoteInfo): void => {

@@ -78,15 +78,15 @@ export class RtpSender {
    * Encode the next audio frame of `samples` sampling instants into a new Buffer (a fresh buffer per packet
    * because dgram sends asynchronously). Use {@link encodeFrameInto} to supply the buffer.
    */
-  encodeFrame(payload: Uint8Array, samples: number, opts?: RtpFrameOptions): Buffer {
+  encodeFrame(payload: Uint8Array, samples: number, opts?: RtpFrameOptions, nowMs?: number): Buffer {
     const buf = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
-    this.encodeFrameInto(payload, samples, buf, opts);
+    this.encodeFrameInto(payload, samples, buf, opts, nowMs);
     return buf;
   }
 
-  /** Encode the next audio frame into `buf`; returns the bytes written. */
-  encodeFrameInto(payload: Uint8Array, samples: number, buf: Buffer, opts?: RtpFrameOptions): number {
-    const now = this.clock.now();
+  /** Encode the next audio frame into `buf`; returns the bytes written. `nowMs`: the clock's time, if already read. */
+  encodeFrameInto(payload: Uint8Array, samples: number, buf: Buffer, opts?: RtpFrameOptions, nowMs?: number): number {
+    const now = nowMs ?? this.clock.now();
     let marker = opts?.marker ?? false;
     if (Number.isNaN(this.lastFrameAt)) {
       this.anchor(now);
