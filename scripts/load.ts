@@ -1,16 +1,17 @@
-// Load test for any SIP server (ours or a deployment): SIPp places calls with RTP (g711a.pcap, 20 ms PCMA
-// packets, replayed for the whole call) and the tool prints calls ok/failed, INVITE->200 setup p50/p99 and, when the
+// Load test for any SIP server (ours or a deployment): SIPp places calls with RTP (speech, 20 ms PCMA packets
+// from each call's own media port, SIPp's rtp_stream, for the whole call) and the tool prints calls ok/failed, INVITE->200 setup p50/p99 and, when the
 // server's /metrics is reachable, the RTP loss it measured. The seed's `load_test.py --calls=100 --duration=300`.
 //
 //   npm run load -- --target 127.0.0.1:5060 --calls 100 --rate 10 --duration 30 [--route echo|ai] [--number 1000]
 //                   [--metrics http://127.0.0.1:8000/metrics] [--metrics-token T] [--transport u1|un|t1] [--json]
 //
 // --route picks the dialled user part (`echo` or `ai`) unless --number is given: point those numbers (numbers table)
-// or DEFAULT_ROUTE at the route you want to load. Needs `sipp` (apt-get install sip-tester) with pcap play support.
+// or DEFAULT_ROUTE at the route you want to load. Needs `sipp` 3.6+ (apt-get install sip-tester; rtp_stream).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadWavAs8kMono, PCMA } from '../src/dsp';
 
 interface Options {
   target: string;
@@ -27,9 +28,8 @@ interface Options {
   keep: boolean;
 }
 
-const PCAP = resolve(__dirname, '../test/fixtures/rtp/g711a.pcap');
-/** Length of g711a.pcap (7.05 s): replayed back to back to cover the call. */
-const PCAP_MS = 7050;
+/** 15 s of speech, 8 kHz mono: streamed in a loop for the whole call. */
+const SPEECH = resolve(__dirname, '../test/fixtures/audio/speech-8k-mono.wav');
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
@@ -69,38 +69,25 @@ function parseArgs(argv: string[]): Options {
 }
 
 /**
- * A copy of `src` (a classic little- or big-endian pcap) keeping the packets of its first `ms` milliseconds, so the
- * last replay of a call ends with the call (SIPp plays a capture to its end, even after the BYE).
+ * The caller's audio for SIPp's `rtp_stream`: the speech fixture as raw A-law (no header; SIPp streams it in 160-byte,
+ * 20 ms packets from the call's own media port, looping). SIPp's older `play_pcap_audio` opens one raw socket per
+ * playing call, and the kernel then copies every datagram on the host to every raw socket (a cost that grows with the
+ * square of the concurrent calls and lands on the server's sends too), so it is not used.
  */
-function truncatePcap(src: string, ms: number, dst: string): void {
-  const buf = readFileSync(src);
-  const magic = buf.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  let off = 24;
-  let first: number | undefined;
-  while (off + 16 <= buf.length) {
-    const t = u32(off) * 1000 + u32(off + 4) / (nano ? 1e6 : 1e3);
-    first ??= t;
-    if (t - first >= ms) break;
-    off += 16 + u32(off + 8);
-  }
-  writeFileSync(dst, buf.subarray(0, Math.min(off, buf.length)));
+function writeAlaw(dst: string): void {
+  writeFileSync(dst, PCMA.encode(loadWavAs8kMono(readFileSync(SPEECH))));
 }
 
 /** The scenario: INVITE (PCMA + telephone-event), ACK, RTP for the call's duration, BYE. */
 function scenarioXml(durationMs: number, dir: string): string {
-  const plays: string[] = [];
-  for (let left = durationMs; left > 0; left -= PCAP_MS) {
-    let file = PCAP;
-    if (left < PCAP_MS) {
-      file = join(dir, `tail-${left}.pcap`);
-      truncatePcap(PCAP, left, file);
-    }
-    plays.push(`  <nop><action><exec play_pcap_audio="${file}"/></action></nop>`);
-    plays.push(`  <pause milliseconds="${Math.min(left, PCAP_MS)}"/>`);
-  }
+  const audio = join(dir, 'speech.al');
+  writeAlaw(audio);
+  // rtp_stream="file,loops,payload type": -1 loops until paused; the stream stops before the BYE.
+  const plays = [
+    `  <nop><action><exec rtp_stream="${audio},-1,8"/></action></nop>`,
+    `  <pause milliseconds="${durationMs}"/>`,
+    '  <nop><action><exec rtp_stream="pause"/></action></nop>',
+  ];
   const dialog = (method: string, seq: number): string => `      ${method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: load <sip:load@[local_ip]:[local_port]>;tag=[pid]L[call_number]
@@ -131,7 +118,7 @@ function scenarioXml(durationMs: number, dir: string): string {
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
-      m=audio [media_port] RTP/AVP 8 101
+      m=audio [auto_media_port] RTP/AVP 8 101
       a=rtpmap:8 PCMA/8000
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-15
