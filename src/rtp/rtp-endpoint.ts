@@ -1,6 +1,5 @@
 import { RemoteInfo, Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
-import { Clock, InvalidStateError, systemClock, TimerHandle, TypedEmitter } from '../util';
+import { Clock, InvalidStateError, pooledRandomBytes, systemClock, TimerHandle, TypedEmitter } from '../util';
 import { classifyPacket } from './classify';
 import { RtpPortAllocation, RtpPortPool } from './port-pool';
 import { decodeRtcp, encodeRtcp, RtcpPacket } from './rtcp-packet';
@@ -180,7 +179,7 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
     this.clock = opts.clock ?? systemClock;
     const clockRate = opts.clockRate ?? 8000;
     this.sender = new RtpSender({ payloadType: opts.payloadType ?? 0, clockRate, clock: this.clock });
-    this.rtcp = new RtcpSession({ ssrc: this.sender.ssrc, cname: opts.cname ?? randomBytes(12).toString('base64url'), clock: this.clock, clockRate });
+    this.rtcp = new RtcpSession({ ssrc: this.sender.ssrc, cname: opts.cname ?? pooledRandomBytes(12).toString('base64url'), clock: this.clock, clockRate });
     this.dtmfRx = new TelephoneEventReceiver({ clockRate });
     this.mediaTimeoutMs = opts.mediaTimeoutMs ?? 0;
     this.setPayloadTypes(opts.payloadTypes ?? [], opts.telephoneEventPt ?? null);

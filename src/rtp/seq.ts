@@ -2,7 +2,7 @@
  * 16-bit RTP sequence-number and 32-bit timestamp arithmetic. Every comparison of sequence numbers in this
  * folder goes through these helpers so wrap-around (65535 -> 0, RFC 3550 §5.1) is handled in one place.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandomUint16, pooledRandomUint32 } from '../util';
 
 export const SEQ_MOD = 0x10000;
 export const SEQ_MASK = 0xffff;
@@ -46,10 +46,10 @@ export function tsDiff(a: number, b: number): number {
 
 /** A uniformly random unsigned 32-bit integer (SSRC, initial timestamp; RFC 3550 §5.1 and §8). */
 export function randomUint32(random?: () => number): number {
-  return random ? Math.floor(random() * TS_MOD) >>> 0 : randomBytes(4).readUInt32BE(0);
+  return random ? Math.floor(random() * TS_MOD) >>> 0 : pooledRandomUint32();
 }
 
 /** A uniformly random 16-bit initial sequence number (RFC 3550 §5.1: "SHOULD be random"). */
 export function randomSeq(random?: () => number): number {
-  return random ? Math.floor(random() * SEQ_MOD) & SEQ_MASK : randomBytes(2).readUInt16BE(0);
+  return random ? Math.floor(random() * SEQ_MOD) & SEQ_MASK : pooledRandomUint16();
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../util';
 import { AnswerResult, createAnswer, createOffer, LocalMediaOptions } from './offer-answer';
 import { serializeSdp } from './sdp-serializer';
 import { SdpOrigin, SessionDescription } from './sdp-types';
@@ -32,7 +32,7 @@ export class SdpSession {
     this.username = opts.username ?? '-';
     this.sessionName = opts.sessionName ?? '-';
     // 62 random bits as decimal: unique per session without relying on the wall clock.
-    this.sessionId = opts.sessionId ?? (randomBytes(8).readBigUInt64BE(0) >> 2n).toString();
+    this.sessionId = opts.sessionId ?? (pooledRandomBytes(8).readBigUInt64BE(0) >> 2n).toString();
     if (!/^[0-9]+$/.test(this.sessionId)) throw new TypeError('SDP session id must be digits');
     this.version = 0n;
   }
