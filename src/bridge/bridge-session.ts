@@ -1,7 +1,6 @@
 import WebSocket from 'ws';
-import { randomFillSync } from 'node:crypto';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { Clock, InvalidStateError, systemClock, TimerHandle, TypedEmitter } from '../util';
+import { Clock, InvalidStateError, pooledRandomBytes, systemClock, TimerHandle, TypedEmitter } from '../util';
 import type { BridgeCallPort, BridgeDtmfEvent, BridgeMarkEvent, Unsubscribe } from './bridge-call-port';
 import type { AiCommand, AiMessageError } from './ai-command';
 import { BridgeConnectOutcome, BridgeLogger, BridgeSessionMetrics, silentBridgeLogger } from './bridge-metrics';
@@ -96,26 +95,19 @@ const FRAME_SAMPLES = 160;
 const TEXT_FRAME = { binary: false, compress: false } as const;
 const BINARY_FRAME = { binary: true, compress: false } as const;
 
-/** Masking keys drawn from the system CSPRNG in batches (RFC 6455 §5.3: a fresh, unpredictable key per frame). */
-const maskPool = Buffer.alloc(8192);
-let maskAt = maskPool.length;
-
 /**
- * ws's masking-key source, but never the all-zero key: with it ws would skip masking and hand the caller's buffer to
+ * ws's masking-key source: a fresh, unpredictable key per frame (RFC 6455 §5.3) from the pooled CSPRNG draw, but never
+ * the all-zero key: with it ws would skip masking and hand the caller's buffer to
  * the socket as it is, and audio messages are assembled in buffers reused for the next frame (protocol-codec.ts).
  * With any other key ws masks into a buffer of its own before send() returns.
  */
 export function generateMask(mask: Buffer): void {
   do {
-    if (maskAt === maskPool.length) {
-      randomFillSync(maskPool);
-      maskAt = 0;
-    }
-    mask[0] = maskPool[maskAt];
-    mask[1] = maskPool[maskAt + 1];
-    mask[2] = maskPool[maskAt + 2];
-    mask[3] = maskPool[maskAt + 3];
-    maskAt += 4;
+    const key = pooledRandomBytes(4);
+    mask[0] = key[0];
+    mask[1] = key[1];
+    mask[2] = key[2];
+    mask[3] = key[3];
   } while ((mask[0] | mask[1] | mask[2] | mask[3]) === 0);
 }
 

@@ -6,9 +6,10 @@ let pos = POOL_SIZE;
 
 /**
  * `n` bytes (at most 64) from the system CSPRNG, drawn through a shared 4 KiB pool: one `getrandom` system call per
- * pool refill instead of one per call. Each byte is handed out once. For per-call values that must be unpredictable
- * (RTP SSRC and initial sequence/timestamp, RFC 3550 §5.1 and §8; SDP session ids; RTCP CNAMEs): a guessable SSRC or
- * sequence helps an off-path attacker inject media. The view is valid until the next call: copy what is kept.
+ * pool refill instead of one per call. Each byte is handed out once. For values that must be unpredictable: SIP
+ * branches, tags and Call-IDs (RFC 3261 §8.1.1.4, §8.1.1.7, §19.3), RTP SSRC and initial sequence/timestamp (RFC 3550
+ * §5.1, §8), SDP session ids, RTCP CNAMEs, WebSocket masking keys (RFC 6455 §5.3). The view is valid until the pool is
+ * refilled: copy what is kept.
  */
 export function pooledRandomBytes(n: number): Buffer {
   if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError('pooledRandomBytes: n must be an integer in 0..64');

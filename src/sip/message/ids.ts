@@ -1,29 +1,23 @@
 /**
  * Identifiers: Via branch (RFC 3261 §8.1.1.7), tags (§19.3) and Call-IDs (§8.1.1.4).
  *
- * Each is random bytes from a pooled CSPRNG draw plus a process counter, so ids are unique within the process
- * by construction and unguessable across processes (a guessable tag or Call-ID lets a third party inject
- * in-dialog requests). The pool amortises crypto cost over many ids.
+ * Each is random bytes from the pooled CSPRNG draw (util/random-pool) plus a process counter, so ids are unique
+ * within the process by construction and unguessable across processes (a guessable tag or Call-ID lets a third
+ * party inject in-dialog requests).
  */
-import { randomFillSync } from 'node:crypto';
+import { pooledRandomBytes } from '../../util';
 
 /** RFC 3261 §8.1.1.7: branches of RFC 3261 clients begin with this cookie. */
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
-const POOL_SIZE = 4096;
-const pool = Buffer.alloc(POOL_SIZE);
-let poolPos = POOL_SIZE;
 let counter = 0;
 // 64 symbols: every character is token-safe (RFC 3261 §25.1) and word-safe for Call-IDs.
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.';
 
 function randomChars(n: number): string {
-  if (poolPos + n > POOL_SIZE) {
-    randomFillSync(pool);
-    poolPos = 0;
-  }
+  const bytes = pooledRandomBytes(n);
   let out = '';
-  for (let i = 0; i < n; i++) out += ALPHABET[pool[poolPos++] & 63];
+  for (let i = 0; i < n; i++) out += ALPHABET[bytes[i] & 63];
   return out;
 }
 
